@@ -1,0 +1,108 @@
+"""Helpers the exercises' test cells use to check a contract from the outside.
+
+Tests never look inside a solution: they bring their own server, their own subscriber and their
+own clock. Everything here is plain redis-py on a connection the solution does not share.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Self
+
+import redis
+
+from course.servers import RedisServer
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.02) -> bool:
+    """Poll ``predicate`` until it is truthy or ``timeout`` seconds pass; return the last verdict."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+class Subscriber:
+    """A subscriber on its own connection that records every message in a background thread.
+
+    ``start()`` returns once the server has confirmed every subscription, so anything published
+    afterwards is seen. Messages are dicts as redis-py gives them (``type``, ``channel``,
+    ``pattern``, ``data``), decoded to ``str``.
+    """
+
+    def __init__(
+        self, server: RedisServer, *, channels: Iterable[str] = (), patterns: Iterable[str] = ()
+    ) -> None:
+        self._client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=False)  # type: ignore[no-untyped-call]
+        self.channels = list(channels)
+        self.patterns = list(patterns)
+        self._messages: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-subscriber", daemon=True)
+
+    def start(self, timeout: float = 5.0) -> Self:
+        if self.channels:
+            self._pubsub.subscribe(*self.channels)
+        if self.patterns:
+            self._pubsub.psubscribe(*self.patterns)
+        expected = len(self.channels) + len(self.patterns)
+        confirmed = 0
+        deadline = time.monotonic() + timeout
+        while confirmed < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test subscriber's subscriptions were not confirmed")
+            message = self._pubsub.get_message(timeout=0.1)
+            if message and message["type"] in ("subscribe", "psubscribe"):
+                confirmed += 1
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message = self._pubsub.get_message(timeout=0.05)
+            except (redis.ConnectionError, ValueError):
+                return
+            if message and message["type"] in ("message", "pmessage"):
+                with self._lock:
+                    self._messages.append(message)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._messages)
+
+    def data(self) -> list[str]:
+        """Payloads received so far, in arrival order."""
+        return [message["data"] for message in self.messages]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait until ``count`` messages arrived (or the timeout) and return all received."""
+        wait_until(lambda: len(self.messages) >= count, timeout)
+        return self.messages
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        self._pubsub.close()
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
