@@ -7,7 +7,9 @@ import importlib.metadata
 import platform
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from course import notebooks
 from course.binaries import TOOLS, RedisNotFoundError, find_redis
 from course.servers import RedisStartError, start_server, sweep_leftovers
 from course.settings import sandbox_root
@@ -64,9 +66,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     clean_parser.add_argument(
         "--force", action="store_true", help="also stop servers whose owner is alive (all of them)"
     )
+    refresh_parser = commands.add_parser(
+        "refresh", help="maintainers: re-execute source notebooks and keep only compared outputs"
+    )
+    refresh_parser.add_argument("notebooks", nargs="*", type=Path, help="default: every source notebook")
+    commands.add_parser("release", help="maintainers: regenerate release/ from source/ with nbgrader")
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor()
+    if args.command == "refresh":
+        for path in args.notebooks or notebooks.source_notebooks():
+            print(f"refreshing {path}")
+            notebooks.refresh(path)
+        return 0
+    if args.command == "release":
+        notebooks.release()
+        return 0
     return clean(force=args.force)
 
 

@@ -6,6 +6,7 @@ own clock. Everything here is plain redis-py on a connection the solution does n
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -40,7 +41,7 @@ class Subscriber:
         self, server: RedisServer, *, channels: Iterable[str] = (), patterns: Iterable[str] = ()
     ) -> None:
         self._client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=False)  # type: ignore[no-untyped-call]
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=False)
         self.channels = list(channels)
         self.patterns = list(patterns)
         self._messages: list[dict[str, Any]] = []
@@ -106,3 +107,87 @@ class Subscriber:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class CommandLog:
+    """Records every command the server executes (``MONITOR``) on a connection of its own.
+
+    Tests use it to check *how* a contract is met from the outside: that SCAN is used rather than
+    KEYS, that a write happens before a publish, how many round trips a loader makes.
+    """
+
+    def __init__(self, server: RedisServer) -> None:
+        self._host, self._port = server.host, server.port
+        self._client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
+        self._commands: list[str] = []
+        self._lock = threading.Lock()
+        self._monitor: Any = None
+        self._thread = threading.Thread(target=self._run, name="test-monitor", daemon=True)
+        self._marker = f"command-log-stop-{id(self)}"
+
+    def start(self) -> Self:
+        self._monitor = self._client.monitor()
+        self._monitor.__enter__()  # sends MONITOR and waits for its OK: nothing is missed after this
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            try:
+                command = self._monitor.next_command()["command"]
+            except (redis.ConnectionError, ValueError, AttributeError):
+                return
+            if self._marker in command:
+                return
+            with self._lock:
+                self._commands.append(command)
+
+    @property
+    def commands(self) -> list[str]:
+        """Every command seen so far, as MONITOR prints it (``"SET key value"``)."""
+        with self._lock:
+            return list(self._commands)
+
+    def names(self) -> list[str]:
+        """Upper-cased command names in execution order (``["MULTI", "RPUSH", ...]``)."""
+        return [command.split(" ", 1)[0].upper() for command in self.commands]
+
+    def close(self) -> None:
+        """Stop recording; every command sent before this call has been recorded."""
+        if self._thread.is_alive():
+            # A marker command flows through MONITOR after everything sent before it.
+            with redis.Redis(host=self._host, port=self._port, protocol=2) as marker:
+                marker.echo(self._marker)
+            self._thread.join(timeout=5)
+        if self._monitor is not None:
+            with contextlib.suppress(Exception):
+                self._monitor.__exit__(None, None, None)
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+SUBSCRIPTION_COMMANDS = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe"})
+
+
+def subscriber_connections(client: redis.Redis) -> list[dict[str, Any]]:
+    """Connections that are subscribed, or whose last command was a (un)subscribe.
+
+    A solution that unsubscribes but never closes its connection shows up here; idle pool
+    connections of the client that ran other commands do not.
+    """
+    clients: list[dict[str, Any]] = client.client_list()
+    return [
+        entry
+        for entry in clients
+        if "P" in str(entry.get("flags", "")) or str(entry.get("cmd", "")) in SUBSCRIPTION_COMMANDS
+    ]
