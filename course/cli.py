@@ -12,7 +12,7 @@ from pathlib import Path
 from course import notebooks
 from course.binaries import TOOLS, RedisNotFoundError, find_redis
 from course.servers import RedisStartError, start_server, sweep_leftovers
-from course.settings import sandbox_root
+from course.settings import MODULES, sandbox_root
 
 PACKAGES = ("redis", "hiredis", "jupyterlab", "nbgrader", "nbval", "pandas", "matplotlib")
 
@@ -70,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "refresh", help="maintainers: re-execute source notebooks and keep only compared outputs"
     )
     refresh_parser.add_argument("notebooks", nargs="*", type=Path, help="default: every source notebook")
-    commands.add_parser("release", help="maintainers: regenerate release/ from source/ with nbgrader")
+    release_parser = commands.add_parser(
+        "release", help="maintainers: regenerate release/ from source/ with nbgrader"
+    )
+    release_parser.add_argument("modules", nargs="*", help="default: every module with a source folder")
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor()
@@ -80,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             notebooks.refresh(path)
         return 0
     if args.command == "release":
-        notebooks.release()
+        notebooks.release(tuple(args.modules) or MODULES)
         return 0
     return clean(force=args.force)
 

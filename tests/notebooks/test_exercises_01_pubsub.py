@@ -247,7 +247,7 @@ ALTERNATIVES = [
     Variant(
         "MetricsCollector on run_in_thread and a queue",
         *C,
-        source=METRICS_WITH_LISTEN_THREAD + "\n" + "\n".join([]),
+        source=METRICS_WITH_LISTEN_THREAD,
     ),
 ]
 
