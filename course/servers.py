@@ -326,7 +326,7 @@ class RedisServer:
                         return
                 elif self._answers(probe):
                     return
-                time.sleep(0.01)
+                time.sleep(0.002)  # a server is usually up within a few ms
         finally:
             probe.close()
         tail = self.log_tail()
@@ -388,7 +388,7 @@ class RedisServer:
             return
         self._closed = True
         self._close_clients()
-        self.stop()
+        self.kill()  # no graceful save: the directory is deleted next
         if self._claim is not None:
             self._claim.release()
             self._claim = None

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -16,9 +17,26 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from course import servers
-from course.ports import claim_port
+from course.ports import _bindable, claim_port
 from course.servers import OWNER_FILE, RedisServer, RedisStartError, format_config, sweep_leftovers
 from course.settings import sandbox_root
+
+
+def free_block(size: int) -> range:
+    """``size`` consecutive bindable ports outside the sandbox's default range (23000-32000).
+
+    Tests narrow REDIS_COURSE_PORTS to such a block, so no other sandbox server (another xdist
+    worker, a kernel) can be using it.
+    """
+    for first in range(23000, 32000 - size, size):
+        block = range(first, first + size)
+        if all(_bindable(port) for port in block):
+            return block
+    raise RuntimeError(f"no {size} free consecutive ports")
+
+
+def narrow(monkeypatch: pytest.MonkeyPatch, block: range) -> None:
+    monkeypatch.setenv("REDIS_COURSE_PORTS", f"{block.start}-{block.stop - 1}")
 
 
 def listening_addresses(pid: int) -> set[str]:
@@ -43,68 +61,76 @@ def test_server_directory_is_private_and_absolute(server: RedisServer) -> None:
     assert "Ready to accept connections" in server.log_tail(50)
 
 
-def _start_servers_and_report(count: int, barrier: object, queue: object) -> None:
+def _start_servers_and_report(count: int, barrier: Any, queue: Any) -> None:
     started = [RedisServer(name="race") for _ in range(count)]
-    barrier.wait()  # type: ignore[attr-defined]
-    for server in started:
-        server.start()
-    queue.put([(server.port, server.client().ping()) for server in started])  # type: ignore[attr-defined]
-    barrier.wait()  # type: ignore[attr-defined]  # hold every port until all processes reported
-    for server in started:
-        server.close()
+    try:
+        barrier.wait()
+        for server in started:
+            server.start()
+        queue.put([(server.port, server.client().ping()) for server in started])
+        barrier.wait()  # hold every port until all processes reported
+    finally:
+        for server in started:
+            server.close()
 
 
 def test_servers_started_at_once_from_several_processes_never_share_a_port(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # 4 processes x 3 servers in a range of exactly 12 ports: only real locking makes this work.
-    monkeypatch.setenv("REDIS_COURSE_PORTS", "16100-16111")
+    block = free_block(12)
+    narrow(monkeypatch, block)
     context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(4)
+    barrier = context.Barrier(4, timeout=60)
     queue = context.Queue()
     workers = [context.Process(target=_start_servers_and_report, args=(3, barrier, queue)) for _ in range(4)]
     for worker in workers:
         worker.start()
-    reports = [queue.get(timeout=30) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
+    try:
+        reports = [queue.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+            assert worker.exitcode == 0
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
     ports = [port for report in reports for port, _ in report]
     assert all(ok for report in reports for _, ok in report)
-    assert sorted(ports) == list(range(16100, 16112))
+    assert sorted(ports) == list(block)
 
 
 def test_a_port_someone_else_holds_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    block = free_block(2)
     with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 16200))
+        squatter.bind(("127.0.0.1", block[0]))
         squatter.listen()
-        monkeypatch.setenv("REDIS_COURSE_PORTS", "16200-16201")
+        narrow(monkeypatch, block)
         with RedisServer() as server:
-            assert server.port == 16201
+            assert server.port == block[1]
 
 
 def test_a_port_taken_between_probe_and_bind_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     # The probe says "free" but the server cannot bind: the start must move to another port.
+    block = free_block(2)
     with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 16300))
+        squatter.bind(("127.0.0.1", block[0]))
         squatter.listen()
-        monkeypatch.setenv("REDIS_COURSE_PORTS", "16300-16301")
+        narrow(monkeypatch, block)
         monkeypatch.setattr("course.ports._bindable", lambda port: True)
         ports_tried: list[int] = []
-        real_claim = claim_port
 
         def claim_squatted_first(offsets: tuple[int, ...] = ()) -> object:
-            claim = real_claim(offsets)
-            if not ports_tried and claim.port != 16300:
-                claim.release()
-                claim = real_claim(offsets)
-            ports_tried.append(claim.port)
-            return claim
+            port = block[0] if not ports_tried else block[1]  # the squatted port first
+            narrow(monkeypatch, range(port, port + 1))
+            ports_tried.append(port)
+            return claim_port(offsets)
 
         monkeypatch.setattr(servers, "claim_port", claim_squatted_first)
         with RedisServer() as server:
             assert server.client().ping()
-            assert server.port == 16301
+            assert server.port == block[1]
+            assert ports_tried == [block[0], block[1]]
             assert "Address already in use" in server.log_path.read_text()
 
 
@@ -224,7 +250,7 @@ def test_password_protected_server_is_ready_and_requires_auth() -> None:
 
 
 def test_close_releases_the_port_for_the_next_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REDIS_COURSE_PORTS", "16400-16400")
+    narrow(monkeypatch, free_block(1))
     first = RedisServer().start()
     port = first.port
     first.close()
