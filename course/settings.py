@@ -10,7 +10,7 @@ from pathlib import Path
 MIN_REDIS_VERSION = (7, 0, 0)
 
 #: One cell timeout for every executor: nbval in the checks and nbgrader when it grades.
-CELL_TIMEOUT_SECONDS = 120
+CELL_TIMEOUT_SECONDS = 60
 
 #: Wall-clock budget for grading one submitted notebook (the kernel is killed past it).
 SUBMISSION_TIMEOUT_SECONDS = 600
