@@ -21,12 +21,20 @@ from course.settings import sandbox_root  # noqa: E402
 
 
 def sandbox_processes(root: Path) -> list[psutil.Process]:
-    """redis-server processes whose config lives under ``root``."""
+    """redis-server processes working in a directory under ``root``.
+
+    Redis rewrites its command line ("redis-server 127.0.0.1:port"), but its working directory is
+    its sandbox directory.
+    """
     found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if any(str(root) in part for part in cmdline) and "redis-server" in " ".join(cmdline[:1]):
-            found.append(process)
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] != "redis-server":
+            continue
+        try:
+            if Path(process.cwd()).is_relative_to(root):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
     return found
 
 
