@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from pathlib import Path
 from course import notebooks
 from course.binaries import TOOLS, RedisNotFoundError, find_redis
 from course.servers import RedisStartError, start_server, sweep_leftovers
-from course.settings import MODULES, sandbox_root
+from course.settings import COURSE_ROOT, MODULES, SUBMISSION_TIMEOUT_SECONDS, sandbox_root
 
 PACKAGES = ("redis", "hiredis", "jupyterlab", "nbgrader", "nbval", "pandas", "matplotlib")
 
@@ -58,6 +59,34 @@ def clean(force: bool = False) -> int:
     return 0
 
 
+def grade(args: argparse.Namespace) -> int:
+    """Grade the class; print one line per submission that needs the instructor's attention."""
+    from course.autograde import ClassGrader, extract_zip
+
+    if args.zip:
+        unpacked = extract_zip(args.zip, COURSE_ROOT / "submitted")
+        print(f"Unpacked {len(unpacked)} files from {args.zip} into submitted/.")
+    grader = ClassGrader(
+        modules=tuple(args.modules) or MODULES,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        force=args.force,
+        students=tuple(args.student),
+        progress=not args.no_progress,
+    )
+    outcomes = grader.run()
+    for outcome in sorted(outcomes, key=lambda o: (o.module, o.student)):
+        if outcome.status != "unchanged" and (outcome.status != "graded" or outcome.reasons):
+            print(f"{outcome.module} {outcome.student}: {outcome.status}: {'; '.join(outcome.reasons)}")
+    graded = sum(o.status == "graded" for o in outcomes)
+    unchanged = sum(o.status == "unchanged" for o in outcomes)
+    print(
+        f"{graded} graded, {len(outcomes) - graded - unchanged} not graded, {unchanged} unchanged; "
+        f"reports in {grader.grades_dir}, feedback in {COURSE_ROOT / 'feedback'}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,7 +103,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "release", help="maintainers: regenerate release/ from source/ with nbgrader"
     )
     release_parser.add_argument("modules", nargs="*", help="default: every module with a source folder")
+    grade_parser = commands.add_parser(
+        "grade", help="instructors: autograde every submission in parallel, with reports and feedback"
+    )
+    grade_parser.add_argument("modules", nargs="*", help="default: every module")
+    grade_parser.add_argument("--zip", type=Path, help="unpack a zip of <student>/<module>/<notebook> first")
+    grade_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel submissions")
+    grade_parser.add_argument(
+        "--timeout", type=float, default=SUBMISSION_TIMEOUT_SECONDS, help="seconds allowed per submission"
+    )
+    grade_parser.add_argument("--student", action="append", default=[], help="grade only these (repeatable)")
+    grade_parser.add_argument("--force", action="store_true", help="grade unchanged submissions again")
+    grade_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grade(args)
     if args.command == "doctor":
         return doctor()
     if args.command == "refresh":
