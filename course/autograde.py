@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -248,18 +249,16 @@ def _truncate_outputs(notebook: NotebookNode) -> int:
     return truncated
 
 
-def _reasons_from_log(log: str, notebook: NotebookNode | None) -> list[str]:
+def notes_from_notebook(notebook: NotebookNode) -> list[str]:
+    """Notes on cells that were stopped or exited, from a graded notebook."""
     reasons = []
-    if "Kernel died" in log or "DeadKernelError" in log:
-        reasons.append("the kernel died (the submission exited or killed its own process)")
-    if notebook is not None:
-        for cell in notebook.cells:
-            for output in cell.get("outputs", []):
-                if output.get("ename") == "CellTimeoutError":
-                    cell_name = _nbgrader(cell).get("grade_id") or cell.get("id")
-                    reasons.append(
-                        f"cell {cell_name} ran longer than {CELL_TIMEOUT_SECONDS} s and was stopped"
-                    )
+    for cell in notebook.cells:
+        name = _nbgrader(cell).get("grade_id") or cell.get("id")
+        for output in cell.get("outputs", []):
+            if output.get("ename") == "CellTimeoutError":
+                reasons.append(f"cell {name} ran longer than {CELL_TIMEOUT_SECONDS} s and was stopped")
+            elif output.get("ename") == "SystemExit":
+                reasons.append(f"cell {name} called sys.exit(), which stopped that cell")
     return reasons
 
 
@@ -436,10 +435,10 @@ class ClassGrader:
                 outcome.reasons.append(f"grading took longer than {self.timeout:g} s and was stopped")
                 return outcome, None
             if code != 0 or not any(graded_dir.glob("*.ipynb")):
-                raise Rejected("nbgrader could not grade it: " + _last_error(log))
+                raise Rejected(failure_reason(log))
             for path in graded_dir.glob("*.ipynb"):
                 notebook = nbformat.read(path, as_version=4)
-                outcome.reasons += _reasons_from_log(log, notebook)
+                outcome.reasons += notes_from_notebook(notebook)
                 cut = _truncate_outputs(notebook)
                 if cut:
                     outcome.reasons.append(f"{cut} huge output(s) were cut to {MAX_OUTPUT_CHARS} characters")
@@ -590,8 +589,24 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="submission", desc="grading", disable=not enabled)
 
 
-def _last_error(log: str) -> str:
-    lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
-    return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "no output").strip()[
-        :300
-    ]
+#: Exceptions that end nbgrader's run of a notebook, and what they mean for the instructor.
+FAILURES = (
+    (
+        "DeadKernelError",
+        "the kernel died while the notebook ran (it exited or killed its own process): "
+        "nothing could be graded",
+    ),
+    (
+        "CellTimeoutError",
+        f"a cell ran past the {CELL_TIMEOUT_SECONDS} s cell limit and ignored the interrupt: grading stopped",
+    ),
+)
+
+
+def failure_reason(log: str) -> str:
+    """Why nbgrader could not grade a notebook, from its log."""
+    for marker, reason in FAILURES:
+        if marker in log:
+            return reason
+    errors = [line.strip() for line in log.splitlines() if re.search(r"\w(Error|Exception): ", line)]
+    return "nbgrader could not grade it: " + (errors[-1][:300] if errors else "no error message")

@@ -33,6 +33,8 @@ def demo(line: str, cell: str) -> None:
     if not demos_enabled():
         return
     shell = get_ipython()
+    if cell.rstrip().endswith(";"):
+        cell += "\nNone"  # IPython reads a trailing ";" from the outer cell, so silence it here
     result = shell.run_cell(cell, store_history=False)
     if not result.success:
         # The traceback is already on screen; fail the outer cell too so nbval and Run All stop.

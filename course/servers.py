@@ -246,7 +246,12 @@ class RedisServer:
     # -- life cycle ----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Start (or restart on the same directory and port) and wait until ready."""
+        """Start (or restart on the same directory and port) and wait until ready.
+
+        ``redis.conf`` is written from :attr:`config` at every start, so changing ``config``
+        between ``stop()`` and ``start()`` restarts the server with the new settings; a server
+        whose start failed can be started again the same way.
+        """
         if self._closed:
             raise RuntimeError("This server was closed; create a new RedisServer.")
         if self.running:

@@ -38,6 +38,8 @@ class Kernel:
             content = message.get("content", {})
             if "text" in content:
                 chunks.append(content["text"])
+            elif "data" in content:  # execute_result and display_data
+                chunks.append(str(content["data"].get("text/plain", "")))
             elif "traceback" in content:
                 chunks.append(f"{content['ename']}: {content['evalue']}")
 

@@ -23,6 +23,15 @@ def test_demo_cells_run_and_show_their_last_value(kernel: Kernel) -> None:
     assert (ok, text.strip()) == (True, "41")
 
 
+def test_a_trailing_semicolon_silences_a_demo_cell(kernel: Kernel) -> None:
+    ok, text = kernel.run("%%demo\n'shown'")
+    assert ok
+    assert "shown" in text
+    ok, text = kernel.run("%%demo\n'hidden';")
+    assert ok
+    assert "hidden" not in text
+
+
 def test_a_failing_demo_fails_its_cell(kernel: Kernel) -> None:
     ok, text = kernel.run("%%demo\n1 / 0")
     assert not ok

@@ -258,3 +258,22 @@ def test_close_releases_the_port_for_the_next_server(monkeypatch: pytest.MonkeyP
     with RedisServer() as second:
         assert second.port == port
         assert time.monotonic() < deadline
+
+
+def test_a_failed_start_can_be_fixed_and_started_again() -> None:
+    server = RedisServer({"maxmemory-policy": "sometimes"})
+    try:
+        with pytest.raises(RedisStartError):
+            server.start()
+        server.config["maxmemory-policy"] = "allkeys-lru"
+        server.start()
+        assert server.client().config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+    finally:
+        server.close()
+
+
+def test_config_changes_apply_at_the_next_start(server: RedisServer) -> None:
+    server.stop()
+    server.config["maxmemory"] = "7mb"
+    server.start()
+    assert server.client().config_get("maxmemory") == {"maxmemory": str(7 * 1024 * 1024)}
