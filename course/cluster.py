@@ -9,6 +9,15 @@
         cluster.kill(old)                      # kill -9, as a crash would
         new = cluster.wait_for_failover(old)   # its replica took over
         cluster.restart(old)                   # comes back as a replica of ``new``
+        extra = cluster.add_node(via="redis-cli")          # redis-cli --cluster add-node
+        cluster.move_slots(new, extra, 100, via="redis-cli")  # redis-cli --cluster reshard
+
+Growing and resharding work with our own commands (the default) or through ``redis-cli
+--cluster``, whose last report stays in ``redis_cli_output``. ``set_node_timeout`` changes how soon
+failures are detected, on the running nodes at once. ``start_lone_node`` starts a single
+cluster-enabled server that has met nobody (for ``CLUSTER KEYSLOT`` or a cluster built by hand).
+A cluster still open when the interpreter exits is killed then, before the sandbox stops single
+servers gracefully.
 
 Every node is a :class:`course.servers.RedisServer`, so each has its own directory, a claimed
 client port *and* cluster bus port, dies with the kernel and is swept like any sandbox server.
@@ -25,9 +34,12 @@ Nodes are started from the calling thread on purpose: Linux sends the parent-dea
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import re
 import subprocess
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -47,6 +59,8 @@ from course.settings import CLUSTER_BUS_OFFSET
 
 Role = Literal["master", "replica"]
 Bootstrap = Literal["commands", "redis-cli"]
+#: How a node is added or slots are moved: our own commands, or ``redis-cli --cluster``.
+Via = Literal["commands", "redis-cli"]
 #: A node's view reduced to what all nodes must agree on: (id, role, master id, slot ranges).
 SlotMap = frozenset[tuple[str, Role, str | None, tuple[tuple[int, int], ...]]]
 
@@ -62,6 +76,19 @@ UNHEALTHY_FLAGS = frozenset({"fail", "fail?", "handshake", "noaddr"})
 POLL_SECONDS = 0.05
 MIGRATE_BATCH = 100
 MIGRATE_TIMEOUT_MS = 5000
+#: redis-cli colours its ``--cluster`` reports even when its output is not a terminal.
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+#: Clusters not closed yet: closed at exit before the servers' own (graceful) clean-up runs.
+_open_clusters: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    # Registered after course.servers' handler, so it runs first (atexit is last in, first out):
+    # killing the nodes beats stopping them one by one, a master waiting for its replicas each time.
+    for cluster in list(_open_clusters):
+        cluster.close()
 
 
 class ClusterNotReadyError(RuntimeError):
@@ -150,6 +177,17 @@ def split_slots(masters: int) -> list[tuple[int, int]]:
     ends = [(2 * TOTAL_SLOTS * (i + 1) + masters) // (2 * masters) for i in range(masters)]
     starts = [0, *ends[:-1]]
     return [(start, end - 1) for start, end in zip(starts, ends, strict=True)]
+
+
+def start_lone_node(config: Config | None = None, *, name: str = "lone-node") -> RedisServer:
+    """A cluster-enabled server that has met nobody and serves no slot yet.
+
+    Enough for ``CLUSTER KEYSLOT``, and the material for a cluster built by hand with
+    ``CLUSTER ADDSLOTS`` / ``MEET`` / ``REPLICATE``. Close it like any :class:`RedisServer`.
+    """
+    settings: dict[str, ConfigValue] = {"cluster-enabled": "yes", **(config or {})}
+    server = RedisServer(settings, name=name, port_offsets=(CLUSTER_BUS_OFFSET,))
+    return server.start()
 
 
 # -- one node -------------------------------------------------------------------------------------
@@ -259,6 +297,8 @@ class LocalCluster:
         self.config: dict[str, ConfigValue] = dict(config or {})
         #: What ``redis-cli --cluster create`` printed (empty with the commands bootstrap).
         self.bootstrap_output = ""
+        #: What the last ``redis-cli --cluster`` command run by this cluster printed, colours removed.
+        self.redis_cli_output = ""
         self._binaries: RedisBinaries | None = None
         self._servers: list[RedisServer] = []  # every server ever started, for close()
         self._nodes: list[LocalNode] = []
@@ -275,6 +315,7 @@ class LocalCluster:
         if self._started:
             return self
         self._started = True
+        _open_clusters.add(self)
         total = self.masters_wanted * (1 + self.replicas_per_master)
         try:
             self._binaries = find_redis()
@@ -298,6 +339,7 @@ class LocalCluster:
         if self._closed:
             return
         self._closed = True
+        _open_clusters.discard(self)
         while self._clients:
             with contextlib.suppress(Exception):
                 self._clients.pop().close()
@@ -398,22 +440,30 @@ class LocalCluster:
             time.sleep(0.02)
 
     def _bootstrap_with_redis_cli(self, deadline: float) -> None:
-        assert self._binaries is not None
-        command = [
-            str(self._binaries.tool("redis-cli")),
-            "--cluster",
+        self.bootstrap_output = self.redis_cli(
             "create",
             *(node.address for node in self._nodes),
             "--cluster-replicas",
             str(self.replicas_per_master),
-            "--cluster-yes",
-        ]
-        timeout = max(deadline - time.monotonic(), 1.0)
+            timeout=max(deadline - time.monotonic(), 1.0),
+        )
+
+    def redis_cli(self, subcommand: str, *args: str, timeout: float = 60.0) -> str:
+        """Run ``redis-cli --cluster SUBCOMMAND ARGS --cluster-yes``; return what it printed.
+
+        The output (colours removed) is also kept in :attr:`redis_cli_output`. A non-zero exit
+        raises :class:`ClusterNotReadyError` quoting the end of the output.
+        """
+        binaries = self._binaries or find_redis()
+        command = [str(binaries.tool("redis-cli")), "--cluster", subcommand, *args, "--cluster-yes"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        self.bootstrap_output = result.stdout + result.stderr
+        self.redis_cli_output = ANSI_COLOUR.sub("", result.stdout + result.stderr)
         if result.returncode != 0:
-            tail = "\n".join(self.bootstrap_output.splitlines()[-20:])
-            raise ClusterNotReadyError(f"redis-cli --cluster create exited with {result.returncode}:\n{tail}")
+            tail = "\n".join(self.redis_cli_output.splitlines()[-20:])
+            raise ClusterNotReadyError(
+                f"redis-cli --cluster {subcommand} exited with {result.returncode}:\n{tail}"
+            )
+        return self.redis_cli_output
 
     # -- who is who ----------------------------------------------------------------------------------
 
@@ -654,6 +704,21 @@ class LocalCluster:
 
     # -- failures and repairs ------------------------------------------------------------------------
 
+    def set_node_timeout(self, milliseconds: int) -> None:
+        """Change ``cluster-node-timeout`` on every running node now, and for restarts and new nodes.
+
+        The node timeout is how long a node may stay silent before the others suspect it, so it
+        sets how soon a failover starts. ``CONFIG SET`` applies it without a restart.
+        """
+        if milliseconds <= 0:
+            raise ValueError("the node timeout must be positive.")
+        self.node_timeout_ms = milliseconds
+        for node in self._nodes:
+            # Kept in the node's config too: a restart writes its redis.conf again from it.
+            node.server.config["cluster-node-timeout"] = milliseconds
+            if node.running:
+                node.command("CONFIG", "SET", "cluster-node-timeout", milliseconds)
+
     def kill(self, node: LocalNode) -> None:
         """kill -9 the node: no shutdown, no save, as a crash would."""
         self._refresh()  # remember who replicated whom, to recognise the replica that takes over
@@ -706,12 +771,30 @@ class LocalCluster:
 
     # -- growing and resharding ----------------------------------------------------------------------
 
-    def add_node(self, replica_of: LocalNode | None = None, *, timeout: float | None = None) -> LocalNode:
-        """Start a new node and join it: as an empty master, or as a replica of ``replica_of``."""
+    def add_node(
+        self, replica_of: LocalNode | None = None, *, via: Via = "commands", timeout: float | None = None
+    ) -> LocalNode:
+        """Start a new node and join it: as an empty master, or as a replica of ``replica_of``.
+
+        ``via="redis-cli"`` joins it with ``redis-cli --cluster add-node`` (its report is then in
+        :attr:`redis_cli_output`) instead of sending ``CLUSTER MEET`` / ``REPLICATE`` ourselves.
+        """
         if self._closed or not self._started:
             raise RuntimeError("Start the cluster before adding nodes.")
+        if via not in ("commands", "redis-cli"):
+            raise ValueError(f"via must be 'commands' or 'redis-cli', not {via!r}.")
         deadline = time.monotonic() + (self.ready_timeout if timeout is None else timeout)
         node = self._start_node()
+        if via == "redis-cli":
+            running = [other for other in self._nodes if other is not node and other.running]
+            existing = replica_of or running[0]
+            replica_args: tuple[str, ...] = ()
+            if replica_of is not None:
+                replica_args = ("--cluster-slave", "--cluster-master-id", replica_of.node_id)
+            left = max(deadline - time.monotonic(), 1.0)
+            self.redis_cli("add-node", node.address, existing.address, *replica_args, timeout=left)
+            self.wait_ready(max(deadline - time.monotonic(), 0.0))
+            return node
         # The newcomer meets every running node itself: it knows them all at once, without
         # waiting for gossip, so CLUSTER REPLICATE finds its master quickly.
         for other in self._nodes:
@@ -728,6 +811,7 @@ class LocalCluster:
         target: LocalNode,
         count_or_slots: int | Iterable[int],
         *,
+        via: Via = "commands",
         timeout: float | None = None,
     ) -> list[int]:
         """Move slots, with their keys, from master ``source`` to master ``target``; return them.
@@ -736,13 +820,22 @@ class LocalCluster:
         as ``redis-cli --cluster reshard``: IMPORTING on the target, MIGRATING on the source, the
         keys copied over with MIGRATE, then SETSLOT NODE on the target, the source and every other
         master. Clients meanwhile get ASK redirections for keys already moved.
+
+        ``via="redis-cli"`` runs ``redis-cli --cluster reshard`` instead (a count only: redis-cli
+        picks the slots, the source's lowest ones); its report is then in :attr:`redis_cli_output`.
         """
         self._refresh()
         for node in (source, target):
             if node.role != "master" or not node.running:
                 raise ValueError(f"{node.name} must be a running master to take part in a move.")
+        if via not in ("commands", "redis-cli"):
+            raise ValueError(f"via must be 'commands' or 'redis-cli', not {via!r}.")
         owned = next(entry for entry in source.view() if entry.myself)
         slots = self._slots_to_move(source, owned, count_or_slots)
+        if via == "redis-cli":
+            if not isinstance(count_or_slots, int):
+                raise ValueError("redis-cli --cluster reshard moves a number of slots, not a list.")
+            return self._reshard_with_redis_cli(source, target, len(slots), timeout)
         others = [node for node in self.masters() if node not in (source, target)]
         for slot in slots:
             target.command("CLUSTER", "SETSLOT", slot, "IMPORTING", source.node_id)
@@ -753,6 +846,28 @@ class LocalCluster:
                 node.command("CLUSTER", "SETSLOT", slot, "NODE", target.node_id)
         self.wait_ready(timeout)
         return slots
+
+    def _reshard_with_redis_cli(
+        self, source: LocalNode, target: LocalNode, count: int, timeout: float | None
+    ) -> list[int]:
+        def owned_by_source() -> set[int]:
+            entry = next(entry for entry in source.view() if entry.myself)
+            return {slot for first, last in entry.slots for slot in range(first, last + 1)}
+
+        before = owned_by_source()
+        self.redis_cli(
+            "reshard",
+            source.address,
+            "--cluster-from",
+            source.node_id,
+            "--cluster-to",
+            target.node_id,
+            "--cluster-slots",
+            str(count),
+            timeout=self.ready_timeout if timeout is None else timeout,
+        )
+        self.wait_ready(timeout)
+        return sorted(before - owned_by_source())
 
     @staticmethod
     def _slots_to_move(source: LocalNode, owned: NodeEntry, count_or_slots: int | Iterable[int]) -> list[int]:

@@ -8,8 +8,13 @@ cluster's own bookkeeping is not what is being tested against itself.
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -22,7 +27,9 @@ from course.cluster import (
     LocalNode,
     parse_cluster_nodes,
     split_slots,
+    start_lone_node,
 )
+from tests.helpers import Kernel
 
 
 def redis_server_children() -> set[int]:
@@ -332,3 +339,107 @@ def test_readiness_deadline_names_the_node_and_quotes_its_log() -> None:
     assert "Ready to accept connections" in message or "Cluster state changed" in message
     # A failed start cleans up after itself.
     assert all(not node.running for node in cluster.nodes)
+
+
+def test_redis_cli_adds_nodes_and_reshards_with_the_keys(cluster: LocalCluster) -> None:
+    client = cluster.client()
+    keys = [f"item:{i}" for i in range(500)]
+    client.mset_nonatomic(dict.fromkeys(keys, "x"))
+
+    newcomer = cluster.add_node(via="redis-cli")
+    assert "[OK] New node added correctly." in cluster.redis_cli_output
+    assert "\x1b[" not in cluster.redis_cli_output, "colours are removed"
+    assert (newcomer.role, cluster.slot_counts()[newcomer.name]) == ("master", 0)
+
+    source = cluster.node_for_slot(0)
+    moved = cluster.move_slots(source, newcomer, 30, via="redis-cli")
+    assert moved == list(range(30)), "redis-cli takes the source's lowest slots"
+    assert "Moving slot 29 from" in cluster.redis_cli_output
+    assert all(cluster.node_for_slot(slot) is newcomer for slot in moved)
+    in_moved = [key for key in keys if key_slot(key.encode()) < 30]
+    assert in_moved
+    assert newcomer.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", key_slot(in_moved[0].encode())) > 0
+    assert all(client.get(key) == "x" for key in keys)
+
+    its_replica = cluster.add_node(replica_of=newcomer, via="redis-cli")
+    assert (its_replica.role, its_replica.master_id) == ("replica", newcomer.node_id)
+    assert replication(its_replica)["master_link_status"] == "up"
+
+    with pytest.raises(ValueError, match="number of slots"):
+        cluster.move_slots(newcomer, source, [1, 2], via="redis-cli")
+    with pytest.raises(ValueError, match="via"):
+        cluster.add_node(via="ssh")  # type: ignore[arg-type]
+    with pytest.raises(ClusterNotReadyError, match="exited with"):
+        cluster.redis_cli("check", "127.0.0.1:1")
+
+
+def test_set_node_timeout_applies_at_once_and_after_a_restart(cluster: LocalCluster) -> None:
+    cluster.set_node_timeout(2500)
+    for node in cluster.nodes:
+        assert node.client().config_get("cluster-node-timeout") == {"cluster-node-timeout": "2500"}
+    replica = cluster.replicas()[0]
+    cluster.restart(replica)
+    assert replica.client().config_get("cluster-node-timeout") == {"cluster-node-timeout": "2500"}
+    assert "cluster-node-timeout 2500" in replica.server.config_path.read_text()
+    with pytest.raises(ValueError, match="positive"):
+        cluster.set_node_timeout(0)
+
+
+def test_a_lone_node_answers_keyslot_and_knows_only_itself() -> None:
+    with start_lone_node() as node:
+        client = node.client()
+        assert client.execute_command("CLUSTER", "KEYSLOT", "{user:1000}:cart") == key_slot(b"user:1000")
+        (entry,) = parse_cluster_nodes(client.execute_command("CLUSTER", "NODES"))
+        assert entry.myself
+        assert entry.slot_count == 0
+        assert node.extra_port(10000) == node.port + 10000
+
+
+def test_a_cluster_left_open_dies_with_its_process() -> None:
+    program = (
+        "from course.cluster import LocalCluster\n"
+        "cluster = LocalCluster(masters=3, replicas_per_master=1).start()\n"
+        "print(' '.join(f'{n.server.pid}:{n.server.dir}' for n in cluster.nodes), flush=True)\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    elapsed = time.monotonic() - started
+    nodes = [item.split(":", 1) for item in result.stdout.split()]
+    assert len(nodes) == 6
+    for pid, directory in nodes:
+        assert not psutil.pid_exists(int(pid)) or psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+        assert not Path(directory).exists()
+    # Killed at exit, not stopped one by one (a master's shutdown waits for its replicas).
+    assert elapsed < 15, f"the interpreter took {elapsed:.1f} s to exit"
+
+
+def test_a_sigkilled_kernel_takes_its_cluster_with_it() -> None:
+    kernel = Kernel().start()
+    try:
+        ok, text = kernel.run(
+            "from course.cluster import LocalCluster\n"
+            "cluster = LocalCluster(masters=3, replicas_per_master=1).start()\n"
+            "cluster.add_node(via='redis-cli')\n"
+            "print(' '.join(str(n.server.pid) for n in cluster.nodes))\n"
+        )
+        assert ok, text
+        pids = [int(pid) for pid in text.split()]
+        assert len(pids) == 7
+        os.kill(kernel.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+            time.sleep(0.05)
+        assert not [pid for pid in pids if alive(pid)], "cluster nodes outlived their SIGKILLed kernel by 5 s"
+    finally:
+        kernel.close()
+    with start_lone_node():  # the next start sweeps the dead kernel's directories
+        pass
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
