@@ -201,15 +201,29 @@ def test_the_class_has_at_least_20_students() -> None:
     assert len(CLASS) >= 20
 
 
+def errors(root: Path, student: str) -> list[str]:
+    """The errors stored in a student's graded notebook, to explain an unexpected score."""
+    path = root / "autograded" / student / MODULE / NOTEBOOK
+    if not path.exists():
+        return []
+    notebook = json.loads(path.read_text())
+    return [
+        f"{c.get('id')}: {o.get('ename')}: {o.get('evalue')}"
+        for c in notebook["cells"]
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+
+
 @pytest.mark.parametrize("student", list(CLASS))
 def test_every_submission_gets_its_expected_status_score_and_reason(
     graded_class: tuple[Path, dict[str, Outcome]], student: str
 ) -> None:
-    _, outcomes = graded_class
+    root, outcomes = graded_class
     _, status, score, reason = CLASS[student]
     outcome = outcomes[student]
     assert outcome.status == status, outcome
-    assert outcome.score == score, outcome
+    assert outcome.score == score, (outcome, errors(root, student))
     assert outcome.max_score == 10
     if reason:
         assert any(reason in r for r in outcome.reasons), outcome.reasons
