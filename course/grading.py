@@ -113,7 +113,8 @@ class CommandLog:
     """Records every command the server executes (``MONITOR``) on a connection of its own.
 
     Tests use it to check *how* a contract is met from the outside: that SCAN is used rather than
-    KEYS, that a write happens before a publish, how many round trips a loader makes.
+    KEYS, that a write happens before a publish. MONITOR never shows administrative commands
+    (CONFIG, SAVE, BGSAVE, CLUSTER SETSLOT, ...): count those with ``INFO commandstats`` instead.
     """
 
     def __init__(self, server: RedisServer) -> None:
