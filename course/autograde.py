@@ -357,6 +357,7 @@ class ClassGrader:
     force: bool = False
     students: Sequence[str] = ()
     progress: bool = True
+    scratch: Path | None = None  # where per-submission sandboxes go (default: the temp dir)
 
     @property
     def grades_dir(self) -> Path:
@@ -414,7 +415,7 @@ class ClassGrader:
         """Prepare and autograde one submission in a private sandbox (runs on a worker thread)."""
         outcome = Outcome(submission.student, submission.module)
         started = time.monotonic()
-        work = Path(tempfile.mkdtemp(prefix=f"course-grade-{submission.student}-"))
+        work = Path(tempfile.mkdtemp(prefix=f"course-grade-{submission.student}-", dir=self.scratch))
         try:
             _sandbox_course(self.root, submission.module, work)
             target = work / "submitted" / submission.student / submission.module

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -188,9 +187,13 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
         write_submission(root, student, make)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REDIS_COURSE_PORTS", PORTS)
-        before = set(Path(tempfile.gettempdir()).glob("course-grade-*"))
-        outcomes = ClassGrader(root=root, modules=(MODULE,), jobs=2, timeout=120, progress=False).run()
-        assert set(Path(tempfile.gettempdir()).glob("course-grade-*")) == before, "sandboxes left behind"
+        scratch = root / "scratch"
+        scratch.mkdir()
+        grader = ClassGrader(
+            root=root, modules=(MODULE,), jobs=2, timeout=120, progress=False, scratch=scratch
+        )
+        outcomes = grader.run()
+        assert list(scratch.iterdir()) == [], "per-submission sandboxes were left behind"
     return root, {o.student: o for o in outcomes}
 
 
