@@ -7,9 +7,10 @@ must pass. Both run as nbgrader grades: with ``NBGRADER_EXECUTION=autograde`` an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import nbformat
 import pytest
@@ -62,6 +63,10 @@ class ExerciseNotebook:
         return loaded
 
     @property
+    def graded_cells(self) -> list[str]:
+        return [cell_id for cell_id in self.cells if cell_id not in self.setup + self.solutions]
+
+    @property
     def folder(self) -> Path:
         return COURSE_ROOT / "source" / self.module
 
@@ -96,6 +101,36 @@ def exercise_kernel(module: str) -> Iterator[ExerciseKernel]:
             ok, text = kernel.run(notebook.cells[cell_id])
             assert ok, f"{cell_id} failed:\n{text}"
         yield ExerciseKernel(notebook, kernel)
+
+
+class ExerciseSuite:
+    """The three checks every module's exercises get; a module's file subclasses it.
+
+    ``tests/notebooks/conftest.py`` parametrizes ``mutant``, ``alternative`` and ``test_cell``
+    from the subclass's attributes and its notebook's graded cells.
+    """
+
+    module: ClassVar[str]
+    mutants: ClassVar[Sequence[Variant]] = ()
+    alternatives: ClassVar[Sequence[Variant]] = ()
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def runner(cls) -> Iterator[ExerciseKernel]:
+        yield from exercise_kernel(cls.module)
+
+    @pytest.mark.slow
+    def test_hidden_tests_reject(self, runner: ExerciseKernel, mutant: Variant) -> None:
+        check_mutant(runner, mutant)
+
+    @pytest.mark.slow
+    def test_hidden_tests_accept(self, runner: ExerciseKernel, alternative: Variant) -> None:
+        check_alternative(runner, alternative)
+
+    @pytest.mark.slow
+    def test_reference_solution_passes(self, runner: ExerciseKernel, test_cell: str) -> None:
+        ok, output = runner.run_cell(test_cell)
+        assert ok, output
 
 
 def check_mutant(runner: ExerciseKernel, variant: Variant) -> None:

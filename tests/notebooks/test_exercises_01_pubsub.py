@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.notebooks.exercise_runner import (
-    ExerciseKernel,
+    ExerciseSuite,
     Variant,
-    check_alternative,
-    check_mutant,
-    exercise_kernel,
 )
 
 A, B, C = (
@@ -252,25 +245,7 @@ ALTERNATIVES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def runner() -> Iterator[ExerciseKernel]:
-    yield from exercise_kernel("01_pubsub")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", MUTANTS, ids=lambda v: v.name)
-def test_hidden_tests_reject(runner: ExerciseKernel, variant: Variant) -> None:
-    check_mutant(runner, variant)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", ALTERNATIVES, ids=lambda v: v.name)
-def test_hidden_tests_accept(runner: ExerciseKernel, variant: Variant) -> None:
-    check_alternative(runner, variant)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("test_cell", ["part-a-tests", "part-b-tests", "part-c-tests"])
-def test_reference_solution_passes(runner: ExerciseKernel, test_cell: str) -> None:
-    ok, output = runner.run_cell(test_cell)
-    assert ok, output
+class TestPubSubExercises(ExerciseSuite):
+    module = "01_pubsub"
+    mutants = MUTANTS
+    alternatives = ALTERNATIVES

@@ -8,16 +8,9 @@ within milliseconds), and Part D sending MIGRATING before IMPORTING (a race of o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.notebooks.exercise_runner import (
-    ExerciseKernel,
+    ExerciseSuite,
     Variant,
-    check_alternative,
-    check_mutant,
-    exercise_kernel,
 )
 
 A, B, C, D = (
@@ -429,25 +422,7 @@ ALTERNATIVES = [
 MUTANTS = KEY_SLOT_MUTANTS + NODES_FRAME_MUTANTS + FAILOVER_MUTANTS + MOVE_MUTANTS
 
 
-@pytest.fixture(scope="module")
-def runner() -> Iterator[ExerciseKernel]:
-    yield from exercise_kernel("02_cluster")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", MUTANTS, ids=lambda v: v.name)
-def test_hidden_tests_reject(runner: ExerciseKernel, variant: Variant) -> None:
-    check_mutant(runner, variant)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", ALTERNATIVES, ids=lambda v: v.name)
-def test_hidden_tests_accept(runner: ExerciseKernel, variant: Variant) -> None:
-    check_alternative(runner, variant)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("test_cell", ["part-a-tests", "part-b-tests", "part-c-tests", "part-d-tests"])
-def test_reference_solution_passes(runner: ExerciseKernel, test_cell: str) -> None:
-    ok, output = runner.run_cell(test_cell)
-    assert ok, output
+class TestClusterExercises(ExerciseSuite):
+    module = "02_cluster"
+    mutants = MUTANTS
+    alternatives = ALTERNATIVES

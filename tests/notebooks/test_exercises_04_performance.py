@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.notebooks.exercise_runner import (
-    ExerciseKernel,
+    ExerciseSuite,
     Variant,
-    check_alternative,
-    check_mutant,
-    exercise_kernel,
 )
 
 A, B, C, D = (
@@ -596,25 +589,7 @@ def memory_report(client, n=10, match="*"):
 ]
 
 
-@pytest.fixture(scope="module")
-def runner() -> Iterator[ExerciseKernel]:
-    yield from exercise_kernel("04_performance")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", MUTANTS, ids=lambda v: v.name)
-def test_hidden_tests_reject(runner: ExerciseKernel, variant: Variant) -> None:
-    check_mutant(runner, variant)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", ALTERNATIVES, ids=lambda v: v.name)
-def test_hidden_tests_accept(runner: ExerciseKernel, variant: Variant) -> None:
-    check_alternative(runner, variant)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("test_cell", ["part-a-tests", "part-b-tests", "part-c-tests", "part-d-tests"])
-def test_reference_solution_passes(runner: ExerciseKernel, test_cell: str) -> None:
-    ok, output = runner.run_cell(test_cell)
-    assert ok, output
+class TestPerformanceExercises(ExerciseSuite):
+    module = "04_performance"
+    mutants = MUTANTS
+    alternatives = ALTERNATIVES
