@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -116,12 +117,19 @@ def _nbgrader(cell: NotebookNode) -> dict[str, Any]:
     return meta
 
 
-def read_notebook(path: Path) -> NotebookNode:
+def read_notebook(path: Path) -> tuple[NotebookNode, list[str]]:
+    """Read a submitted notebook; nbformat silently renames duplicated cell ids, so report them."""
     try:
-        notebook: NotebookNode = nbformat.read(path, as_version=4)
-    except Exception as error:  # nbformat raises JSON, validation and version errors alike
+        text = path.read_text()
+        raw = json.loads(text)
+        cell_ids = [cell.get("id") for cell in raw.get("cells", []) if isinstance(cell, dict)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DuplicateCellId and friends: reported below
+            notebook: NotebookNode = nbformat.reads(text, as_version=4)
+    except Exception as error:  # JSON, encoding, validation and version errors alike
         raise Rejected(f"{path.name} is not a valid notebook ({type(error).__name__}: {error})") from None
-    return notebook
+    duplicated = sorted({i for i in cell_ids if i is not None and cell_ids.count(i) > 1})
+    return notebook, [f"renamed duplicated cell id {cell_id!r}" for cell_id in duplicated]
 
 
 def prepare_notebook(notebook: NotebookNode, source: NotebookNode) -> list[str]:
@@ -177,7 +185,8 @@ def prepare(submission: Submission, release: Path, source: Path, target: Path) -
         raise Rejected(f"no notebook named {', '.join(missing)} (found: {', '.join(present) or 'nothing'})")
     target.mkdir(parents=True, exist_ok=True)
     for expected_name, actual_name in names.items():
-        notebook = read_notebook(submission.folder / actual_name)
+        notebook, read_notes = read_notebook(submission.folder / actual_name)
+        notes += read_notes
         notes += prepare_notebook(notebook, nbformat.read(source / expected_name, as_version=4))
         nbformat.write(notebook, target / expected_name)
     for other in submission.folder.iterdir():  # data files a notebook reads travel with it
