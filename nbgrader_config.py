@@ -18,8 +18,11 @@ c.CourseDirectory.root = str(course_root)
 c.CourseDirectory.course_id = "redis-advanced"
 
 # A default install's exchange (/usr/local/share/nbgrader/exchange) is not writable for a
-# normal user: keep it inside the course (it is git-ignored).
-c.Exchange.root = str(course_root / "exchange")
+# normal user: keep it inside the course (it is git-ignored). nbgrader refuses to release or
+# collect until the folder exists, so create it here, for every nbgrader entry point.
+exchange = course_root / "exchange"
+exchange.mkdir(exist_ok=True)
+c.Exchange.root = str(exchange)
 
 # One timeout for every executor: nbval uses the same number (tests/conftest.py).
 c.Execute.timeout = CELL_TIMEOUT_SECONDS
