@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from course import notebooks
 from course.binaries import TOOLS, RedisNotFoundError, find_redis
 from course.servers import RedisStartError, start_server, sweep_leftovers
 from course.settings import COURSE_ROOT, MODULES, SUBMISSION_TIMEOUT_SECONDS, sandbox_root
@@ -98,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     refresh_parser = commands.add_parser(
         "refresh", help="maintainers: re-execute source notebooks and keep only compared outputs"
     )
-    refresh_parser.add_argument("notebooks", nargs="*", type=Path, help="default: every source notebook")
+    refresh_parser.add_argument("paths", nargs="*", type=Path, help="default: every source notebook")
     release_parser = commands.add_parser(
         "release", help="maintainers: regenerate release/ from source/ with nbgrader"
     )
@@ -120,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return grade(args)
     if args.command == "doctor":
         return doctor()
+    if args.command in ("refresh", "release"):
+        from course import notebooks  # nbclient and nbgrader load only for maintainers
     if args.command == "refresh":
-        for path in args.notebooks or notebooks.source_notebooks():
+        for path in args.paths or notebooks.source_notebooks():
             print(f"refreshing {path}")
             notebooks.refresh(path)
         return 0
