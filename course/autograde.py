@@ -24,11 +24,13 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
@@ -43,6 +45,7 @@ import pandas as pd
 import psutil
 from nbformat import NotebookNode
 
+from course.autograde_worker import RESULT_MARKER
 from course.settings import CELL_TIMEOUT_SECONDS, COURSE_ROOT, MODULES, SUBMISSION_TIMEOUT_SECONDS
 
 MAX_OUTPUT_CHARS = 100_000
@@ -238,6 +241,63 @@ def run_nbgrader(args: Sequence[str], cwd: Path, timeout: float) -> tuple[int | 
         return code, output.read()
 
 
+class AutogradeWorker:
+    """One long-lived ``course.autograde_worker`` process: nbgrader loads once, grades many."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+    def _start(self) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "course.autograde_worker"],
+            env=nbgrader_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        self._lines = queue.Queue()
+        threading.Thread(target=self._read, args=(process, self._lines), daemon=True).start()
+        return process
+
+    @staticmethod
+    def _read(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(RESULT_MARKER):
+                lines.put(line[len(RESULT_MARKER) :])
+        lines.put(None)  # the worker ended
+
+    def autograde(self, work: Path, module: str, student: str, timeout: float) -> tuple[int | None, str]:
+        """Grade one submission; (exit code, log), or (None, "") when it ran past ``timeout``."""
+        if self._process is None or self._process.poll() is not None:
+            self._process = self._start()
+        assert self._process.stdin is not None
+        task = {"work": str(work), "module": module, "student": student}
+        self._process.stdin.write(json.dumps(task) + "\n")
+        self._process.stdin.flush()
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.close()  # a hung kernel: kill the worker, its kernel and its servers
+            return None, ""
+        if line is None:
+            self.close()
+            return 1, "DeadKernelError: the grading worker itself died"
+        result = json.loads(line)
+        return int(result["code"]), str(result["log"])
+
+    def close(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(OSError, ValueError):
+                if self._process.stdin:
+                    self._process.stdin.close()
+            _kill_tree(self._process)
+            self._process = None
+
+
 def _sandbox_course(root: Path, module: str, work: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / "nbgrader_config.py", work)
@@ -367,6 +427,9 @@ class ClassGrader:
     students: Sequence[str] = ()
     progress: bool = True
     scratch: Path | None = None  # where per-submission sandboxes go (default: the temp dir)
+    _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
+    _workers: list[AutogradeWorker] = field(default_factory=list, init=False, repr=False)
+    _workers_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def grades_dir(self) -> Path:
@@ -419,6 +482,15 @@ class ClassGrader:
                 )
                 if code != 0:
                     raise RuntimeError(f"nbgrader generate_assignment {module} failed:\n{log[-2000:]}")
+
+    def _worker(self) -> AutogradeWorker:
+        """This thread's grading worker (started on first use, replaced after a timeout)."""
+        worker: AutogradeWorker | None = getattr(self._local, "worker", None)
+        if worker is None:
+            worker = self._local.worker = AutogradeWorker()
+            with self._workers_lock:
+                self._workers.append(worker)
+        return worker
 
     def grade_one(self, submission: Submission) -> tuple[Outcome, Path | None]:
         """Prepare and autograde one submission in a private sandbox (runs on a worker thread)."""
@@ -506,18 +578,22 @@ class ClassGrader:
             else:
                 todo.append((submission, key, digest))
         bar = _progress(len(todo), self.progress)
-        with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
-            futures = {pool.submit(self.grade_one, item[0]): item for item in todo}
-            for future in as_completed(futures):
-                submission, key, digest = futures[future]
-                outcome, work = future.result()
-                self._merge(submission, outcome, work)  # one thread writes the gradebook
-                state[key] = digest
-                outcomes.append(outcome)
-                bar.update(1)
-                if notify:
-                    notify(outcome)
-        bar.close()
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
+                futures = {pool.submit(self.grade_one, item[0]): item for item in todo}
+                for future in as_completed(futures):
+                    submission, key, digest = futures[future]
+                    outcome, work = future.result()
+                    self._merge(submission, outcome, work)  # one thread writes the gradebook
+                    state[key] = digest
+                    outcomes.append(outcome)
+                    bar.update(1)
+                    if notify:
+                        notify(outcome)
+        finally:
+            for worker in self._workers:
+                worker.close()
+            bar.close()
         self._save_state(state)
         self.write_reports(outcomes)
         return outcomes

@@ -6,6 +6,7 @@ Redis); every expected score and every reported reason is asserted.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import shutil
@@ -306,3 +307,32 @@ def test_a_zip_of_submissions_is_unpacked_safely(tmp_path: Path) -> None:
         "course/submitted/ann/01_pubsub/pubsub.ipynb",
         "course/submitted/bob/01_pubsub/pubsub.ipynb",
     ]
+
+
+def test_a_submission_past_the_time_limit_is_stopped_and_the_next_one_still_graded(tmp_path: Path) -> None:
+    root = tmp_path / "course"
+    for name in ("source", "release"):
+        shutil.copytree(COURSE_ROOT / name / MODULE, root / name / MODULE)
+    shutil.copy(COURSE_ROOT / "nbgrader_config.py", root)
+    write_submission(root, "a-sleeper", prepend("part-a-solution", "import time\ntime.sleep(50)"))
+    write_submission(root, "b-correct", lambda nb: None)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    grader = ClassGrader(root=root, modules=(MODULE,), jobs=1, timeout=15, progress=False, scratch=scratch)
+    outcomes = {o.student: o for o in grader.run()}
+    assert outcomes["a-sleeper"].status == "timed out"
+    assert outcomes["a-sleeper"].reasons == ["grading took longer than 15 s and was stopped"]
+    assert outcomes["a-sleeper"].score == 0
+    assert outcomes["b-correct"].status == "graded"
+    assert outcomes["b-correct"].score == 10, "a fresh worker grades the next submission"
+    assert list(scratch.iterdir()) == []
+    assert grading_workers() == [], "grading workers must not outlive the run"
+
+
+def grading_workers() -> list[psutil.Process]:
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # gone, or a zombie, meanwhile
+            if "course.autograde_worker" in " ".join(process.cmdline()):
+                found.append(process)
+    return found
