@@ -3,6 +3,7 @@
 Modules, one job each:
 
 * :mod:`course.settings`  - numbers shared by nbgrader, nbval and the sandbox
+* :mod:`course.lifecycle` - the start/close context-manager protocol
 * :mod:`course.binaries`  - find redis-server and its tools, check version and TLS
 * :mod:`course.ports`     - claim free loopback ports with a lock
 * :mod:`course.servers`   - sandboxed redis-server processes

@@ -42,7 +42,6 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal, Self
 
 import pandas as pd
@@ -54,6 +53,7 @@ from redis.crc import key_slot
 from redis.retry import Retry
 
 from course.binaries import RedisBinaries, find_redis
+from course.lifecycle import Managed
 from course.servers import Config, ConfigValue, RedisServer
 from course.settings import CLUSTER_BUS_OFFSET
 
@@ -262,7 +262,7 @@ class LocalNode:
 # -- the cluster ----------------------------------------------------------------------------------
 
 
-class LocalCluster:
+class LocalCluster(Managed):
     """``masters`` masters with ``replicas_per_master`` replicas each, on loopback."""
 
     def __init__(
@@ -351,17 +351,6 @@ class LocalCluster:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 server.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{sum(n.running for n in self._nodes)} nodes running"

@@ -10,11 +10,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any, Self
 
 import redis
 
+from course.lifecycle import Managed
 from course.servers import RedisServer
 
 
@@ -29,7 +29,7 @@ def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: 
         time.sleep(interval)
 
 
-class Subscriber:
+class Subscriber(Managed):
     """A subscriber on its own connection that records every message in a background thread.
 
     ``start()`` returns once the server has confirmed every subscription, so anything published
@@ -97,19 +97,8 @@ class Subscriber:
         self._pubsub.close()
         self._client.close()
 
-    def __enter__(self) -> Self:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class CommandLog:
+class CommandLog(Managed):
     """Records every command the server executes (``MONITOR``) on a connection of its own.
 
     Tests use it to check *how* a contract is met from the outside: that SCAN is used rather than
@@ -164,17 +153,6 @@ class CommandLog:
             with contextlib.suppress(Exception):
                 self._monitor.__exit__(None, None, None)
         self._client.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 SUBSCRIPTION_COMMANDS = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe"})

@@ -37,7 +37,6 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import psutil
@@ -46,6 +45,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from course.binaries import RedisBinaries, find_redis
+from course.lifecycle import Managed
 from course.ports import LOOPBACK, PortClaim, claim_port
 from course.settings import sandbox_root
 
@@ -151,7 +151,7 @@ def _close_all() -> None:
         server.close()
 
 
-class RedisServer:
+class RedisServer(Managed):
     """One redis-server in its own directory on a claimed loopback port."""
 
     def __init__(
@@ -425,17 +425,6 @@ class RedisServer:
                 self._clients.pop().close()
 
     # -- context manager -----------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "running" if self.running else ("closed" if self._closed else "stopped")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from types import TracebackType
 from typing import Any, Self
 
 from jupyter_client.manager import KernelManager
 
+from course.lifecycle import Managed
 
-class Kernel:
+
+class Kernel(Managed):
     """Start an IPython kernel with the course's environment; ``run`` returns (ok, text)."""
 
     def __init__(self, env: dict[str, str] | None = None, cwd: str | None = None) -> None:
@@ -52,14 +53,3 @@ class Kernel:
         if self.manager.has_kernel:
             self.manager.shutdown_kernel(now=False)
         self.manager.cleanup_resources()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
