@@ -124,12 +124,14 @@ def sweep_leftovers(root: Path | None = None, *, force: bool = False) -> list[Pa
             continue
         try:
             owner = json.loads(owner_file.read_text())
-        except FileNotFoundError:
-            # Still being created, or not ours: leave directories younger than a minute alone.
-            if not force and time.time() - directory.stat().st_mtime < 60:
-                continue
-            owner = {"pid": -1, "started": 0.0}
         except (OSError, ValueError):
+            # Being created, or not ours: leave directories younger than a minute alone.
+            try:
+                young = time.time() - directory.stat().st_mtime < 60
+            except FileNotFoundError:
+                continue  # removed meanwhile by its owner
+            if not force and young:
+                continue
             owner = {"pid": -1, "started": 0.0}
         if not force and owner["pid"] > 0 and _same_process(owner["pid"], owner["started"]):
             continue
@@ -279,7 +281,10 @@ class RedisServer(Managed):
                 "pid": self._process.pid,
                 "started": _process_start_time(self._process.pid),
             }
-        (self.dir / OWNER_FILE).write_text(json.dumps(owner))
+        # Atomic: a sweep in another process must never read a half-written owner file.
+        partial = self.dir / f".{OWNER_FILE}.tmp"
+        partial.write_text(json.dumps(owner))
+        os.replace(partial, self.dir / OWNER_FILE)
 
     def _spawn_and_wait(self) -> None:
         directory = self.dir

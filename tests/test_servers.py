@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
 import socket
 import subprocess
 import time
@@ -277,3 +278,17 @@ def test_config_changes_apply_at_the_next_start(server: RedisServer) -> None:
     server.config["maxmemory"] = "7mb"
     server.start()
     assert server.client().config_get("maxmemory") == {"maxmemory": str(7 * 1024 * 1024)}
+
+
+def test_a_sweep_never_removes_a_young_directory_whose_owner_file_is_unreadable() -> None:
+    # A half-written owner file (another process mid-write) must not look like a dead owner.
+    root = sandbox_root()
+    root.mkdir(parents=True, exist_ok=True)
+    young = root / "being-written"
+    young.mkdir()
+    (young / OWNER_FILE).write_text('{"pid": 12')
+    try:
+        sweep_leftovers()
+        assert young.exists()
+    finally:
+        shutil.rmtree(young, ignore_errors=True)
