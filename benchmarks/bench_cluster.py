@@ -27,7 +27,7 @@ from pathlib import Path
 # Running the file puts benchmarks/ first on sys.path; the course package sits one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course.cluster import Bootstrap, LocalCluster
+from course.sandbox.cluster import Bootstrap, LocalCluster
 
 
 def seconds_to_ready(bootstrap: Bootstrap) -> float:

@@ -17,11 +17,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from course.binaries import find_redis
+from course.grader.authoring import execute, source_notebooks
 from course.measure import timed
-from course.notebooks import execute, source_notebooks
-from course.ports import claim_port
-from course.servers import RedisServer
+from course.sandbox.binaries import find_redis
+from course.sandbox.ports import claim_port
+from course.sandbox.servers import RedisServer
 from course.settings import COURSE_ROOT
 
 

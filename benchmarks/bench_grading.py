@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from course.autograde import ClassGrader, run_nbgrader
+from course.grader.classgrader import ClassGrader, run_nbgrader
 from course.settings import COURSE_ROOT
 
 

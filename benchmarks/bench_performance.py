@@ -26,8 +26,8 @@ from pathlib import Path
 # Running the file puts benchmarks/ first on sys.path; the course package sits one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course.servers import RedisServer
-from course.workloads import run_redis_benchmark, set_throughput
+from course.lessons.performance import run_redis_benchmark, set_throughput
+from course.sandbox.servers import RedisServer
 
 BATCHES = (10, 100, 1000, 10_000)
 DEPTHS = (1, 16, 64, 256, 1000)

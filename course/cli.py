@@ -10,9 +10,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from course.binaries import TOOLS, RedisNotFoundError, find_redis
-from course.servers import RedisStartError, start_server, sweep_leftovers
-from course.settings import COURSE_ROOT, MODULES, SUBMISSION_TIMEOUT_SECONDS, sandbox_root
+from course.sandbox.binaries import TOOLS, RedisNotFoundError, find_redis
+from course.sandbox.leftovers import sweep_leftovers
+from course.sandbox.servers import RedisStartError, start_server
+from course.settings import COURSE_ROOT, SUBMISSION_TIMEOUT_SECONDS, sandbox_root
 
 PACKAGES = ("redis", "hiredis", "jupyterlab", "nbgrader", "nbval", "pandas", "matplotlib")
 
@@ -60,13 +61,13 @@ def clean(force: bool = False) -> int:
 
 def grade(args: argparse.Namespace) -> int:
     """Grade the class; print one line per submission that needs the instructor's attention."""
-    from course.autograde import ClassGrader, extract_zip
+    from course.grader.classgrader import ClassGrader, extract_zip
 
     if args.zip:
         unpacked = extract_zip(args.zip, COURSE_ROOT / "submitted")
         print(f"Unpacked {len(unpacked)} files from {args.zip} into submitted/.")
     grader = ClassGrader(
-        modules=tuple(args.modules) or MODULES,
+        modules=tuple(args.modules),
         jobs=args.jobs,
         timeout=args.timeout,
         force=args.force,
@@ -90,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("doctor", help="report binaries, versions, TLS support and what is missing")
+    setup_parser = commands.add_parser(
+        "setup", help="used by scripts/bootstrap: what to install, is Redis usable"
+    )
+    setup_parser.add_argument("what", choices=["apt-packages", "check"])
     clean_parser = commands.add_parser("clean", help="remove sandbox leftovers of dead processes")
     clean_parser.add_argument(
         "--force", action="store_true", help="also stop servers whose owner is alive (all of them)"
@@ -119,15 +124,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return grade(args)
     if args.command == "doctor":
         return doctor()
+    if args.command == "setup":
+        from course.sandbox.install import setup
+
+        return setup(args.what)
     if args.command in ("refresh", "release"):
-        from course import notebooks  # nbclient and nbgrader load only for maintainers
+        from course.grader import authoring as notebooks  # nbclient and nbgrader load only for maintainers
     if args.command == "refresh":
         for path in args.paths or notebooks.source_notebooks():
             print(f"refreshing {path}")
             notebooks.refresh(path)
         return 0
     if args.command == "release":
-        notebooks.release(tuple(args.modules) or MODULES)
+        notebooks.release(tuple(args.modules))
         return 0
     return clean(force=args.force)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from course.binaries import find_redis
 from course.plotting import apply_style
-from course.servers import RedisServer
+from course.sandbox.binaries import find_redis
+from course.sandbox.servers import RedisServer
 
 GRADING_VARIABLE = "NBGRADER_EXECUTION"
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
-
-#: Oldest redis-server the course runs on; lessons that need newer features gate themselves.
-MIN_REDIS_VERSION = (7, 0, 0)
 
 #: One cell timeout for every executor: nbval in the checks and nbgrader when it grades.
 CELL_TIMEOUT_SECONDS = 60
@@ -20,18 +18,25 @@ SUBMISSION_TIMEOUT_SECONDS = 600
 PORT_RANGE = range(15000, 22000)
 CLUSTER_BUS_OFFSET = 10000
 
-#: The course's modules, in order; folder names are nbgrader assignment ids.
-MODULES = (
-    "01_pubsub",
-    "02_cluster",
-    "03_persistence",
-    "04_performance",
-    "05_security",
-    "06_monitoring",
-    "07_caching",
-)
-
 COURSE_ROOT = Path(__file__).resolve().parent.parent
+
+#: A module folder is named like ``01_pubsub``; the name is also its nbgrader assignment id.
+MODULE_NAME = re.compile(r"^\d\d_[a-z0-9_]+$")
+
+
+def modules(root: Path = COURSE_ROOT) -> tuple[str, ...]:
+    """The course's modules, in order: folders of ``source/`` (or, in a student bundle, ``release/``)
+    that hold at least one notebook."""
+    for folder in (root / "source", root / "release"):
+        if folder.is_dir():
+            return tuple(
+                sorted(
+                    path.name
+                    for path in folder.iterdir()
+                    if path.is_dir() and MODULE_NAME.match(path.name) and any(path.glob("*.ipynb"))
+                )
+            )
+    return ()
 
 
 def sandbox_root() -> Path:

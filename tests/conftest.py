@@ -1,4 +1,11 @@
-"""Shared fixtures, and the end-of-run check that the suite left no server or directory behind."""
+"""Isolation for every test process, and the end-of-run check that nothing was left behind.
+
+Each pytest-xdist worker gets its own sandbox root and its own slice of the port range, cluster
+bus ports included (they sit at a fixed offset above the slice). The end of each slice is kept
+free for tests that need an exact block of ports (:func:`tests.ports.private_block`). Kernels,
+nbgrader and every other child inherit the worker's environment, so nothing two workers start
+can meet.
+"""
 
 from __future__ import annotations
 
@@ -11,37 +18,73 @@ from pathlib import Path
 import psutil
 import pytest
 
-# Isolate a plain `pytest` run too (scripts/test sets its own root before starting).
+#: Ports at the end of each worker's slice that no sandbox server takes by itself.
+SPARE_PORTS = 300
+SPARE_VARIABLE = "COURSE_TEST_SPARE_PORTS"
+
+
 _OWN_ROOT = "REDIS_COURSE_SANDBOX" not in os.environ
-if _OWN_ROOT:
+if _OWN_ROOT:  # a plain `pytest` run; scripts/test sets its own root before starting
     os.environ["REDIS_COURSE_SANDBOX"] = tempfile.mkdtemp(prefix="redis-course-pytest.")
 
-from course.servers import RedisServer  # noqa: E402
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this process its own sandbox root and slice of ports (an xdist controller keeps all)."""
+    from course.settings import port_range
+
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        worker, index, count = (
+            workerinput["workerid"],
+            int(workerinput["workerid"][2:]),
+            workerinput["workercount"],
+        )
+        os.environ["REDIS_COURSE_SANDBOX"] = str(Path(os.environ["REDIS_COURSE_SANDBOX"]) / worker)
+    elif getattr(config.option, "numprocesses", None):
+        return  # the xdist controller runs no test; its workers split the range
+    else:
+        index, count = 0, 1
+    ports = port_range()
+    size = len(ports) // count
+    first = ports.start + index * size
+    last = first + size - 1
+    os.environ["REDIS_COURSE_PORTS"] = f"{first}-{last - SPARE_PORTS}"
+    os.environ[SPARE_VARIABLE] = f"{last - SPARE_PORTS + 1}-{last}"
+
+
+from course.sandbox.servers import RedisServer  # noqa: E402
 from course.settings import sandbox_root  # noqa: E402
 
 
 def sandbox_processes(root: Path) -> list[psutil.Process]:
-    """redis-server processes working in a directory under ``root``.
+    """Sandbox programs (redis-server, sentinels, prometheus, ...) working under ``root``.
 
     Redis rewrites its command line ("redis-server 127.0.0.1:port"), but its working directory is
     its sandbox directory.
     """
     found = []
     for process in psutil.process_iter(["name"]):
-        if process.info["name"] != "redis-server":
-            continue
         try:
-            if Path(process.cwd()).is_relative_to(root):
+            if Path(process.cwd()).is_relative_to(root) and process.pid != os.getpid():
                 found.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue
     return found
 
 
 def sandbox_dirs(root: Path) -> list[Path]:
+    """Sandbox directories under ``root`` and under each worker's root inside it."""
     if not root.is_dir():
         return []
-    return [path for path in root.iterdir() if path.is_dir() and path.name != "ports"]
+    found = []
+    for path in root.iterdir():
+        if not path.is_dir() or path.name == "ports":
+            continue
+        if path.name.startswith("gw"):  # a worker's own root: its sandbox directories are inside
+            found += sandbox_dirs(path)
+        else:
+            found.append(path)
+    return found
 
 
 @pytest.fixture
@@ -58,7 +101,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     directories = sandbox_dirs(root)
     if processes or directories:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = [f"LEFT BEHIND: redis-server pid {p.pid}: {' '.join(p.cmdline())}" for p in processes]
+        lines = [f"LEFT BEHIND: {p.name()} pid {p.pid}: {' '.join(p.cmdline())}" for p in processes]
         lines += [f"LEFT BEHIND: sandbox directory {d}" for d in directories]
         if reporter is not None:
             reporter.write_line("\n".join(lines), red=True, bold=True)

@@ -1,0 +1,150 @@
+"""Find the server the course runs (Redis or Valkey), its tools, its version and TLS support.
+
+``find_redis()`` looks where :mod:`course.sandbox.install` says (override variable, conda, PATH)
+for ``redis-server`` and, where that name is absent, ``valkey-server``. Tools are looked up next to
+the server first, under either name, so a Valkey server with Redis's ``redis-cli`` works too.
+Lessons read :attr:`RedisBinaries.flavour` and :attr:`RedisBinaries.version` to gate features.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from course.sandbox.install import (
+    MIN_REDIS_VERSION,
+    PROGRAMS,
+    REDIS_HINT,
+    search_dirs,
+    which,
+)
+
+Flavour = Literal["redis", "valkey"]
+
+#: Logical tool names; each is found under its Redis or its Valkey name.
+TOOLS = ("redis-server", "redis-cli", "redis-benchmark", "redis-check-aof", "redis-sentinel")
+
+INSTALL_HINT = REDIS_HINT
+
+
+class RedisNotFoundError(RuntimeError):
+    """A binary the course needs is missing, or the server is too old."""
+
+
+def _text(version: tuple[int, int, int]) -> str:
+    return ".".join(map(str, version))
+
+
+@dataclass(frozen=True)
+class RedisBinaries:
+    """The server found, its flavour and version, TLS support and the tools beside it."""
+
+    server: Path
+    version: tuple[int, int, int]
+    tls: bool
+    flavour: Flavour = "redis"
+    tools: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def version_text(self) -> str:
+        return _text(self.version)
+
+    def describe(self) -> str:
+        """``"Redis 7.0.15 (/usr/bin/redis-server)"``."""
+        return f"{self.flavour.capitalize()} {self.version_text} ({self.server})"
+
+    def tool(self, name: str) -> Path:
+        """Path of ``redis-cli``, ``redis-benchmark``, ... (or its Valkey twin), or a clear error."""
+        try:
+            return self.tools[name]
+        except KeyError:
+            hint = PROGRAMS[name].hint() if name in PROGRAMS else INSTALL_HINT
+            raise RedisNotFoundError(f"{name} was not found next to {self.server}.\n{hint}") from None
+
+    def sentinel_command(self) -> list[str]:
+        """How to run a Sentinel: ``redis-sentinel``, or the server itself with ``--sentinel``."""
+        if "redis-sentinel" in self.tools:
+            return [str(self.tools["redis-sentinel"])]
+        return [str(self.server), "--sentinel"]  # every server binary can run as a Sentinel
+
+    def at_least(self, version: tuple[int, int, int], flavour: Flavour | None = None) -> bool:
+        """Is this server ``flavour`` (any, if ``None``) at ``version`` or newer?"""
+        return (flavour is None or flavour == self.flavour) and self.version >= version
+
+    def require(self, version: tuple[int, int, int], feature: str, flavour: Flavour | None = None) -> None:
+        """Stop a lesson that needs a newer (or another) server with a message saying which and why."""
+        if not self.at_least(version, flavour):
+            wanted = f"{(flavour or 'redis').capitalize()} {_text(version)}"
+            raise RedisNotFoundError(
+                f"{feature} needs {wanted} or newer; this machine has {self.describe()}.\n{INSTALL_HINT}"
+            )
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    """``Redis server v=7.0.15 sha=...`` -> ``(7, 0, 15)``."""
+    match = re.search(r"v=(\d+)\.(\d+)\.(\d+)", text)
+    if not match:
+        raise RedisNotFoundError(f"Cannot read a version from {text!r}")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def parse_flavour(text: str) -> Flavour:
+    """``Valkey server v=9.1.2 ...`` -> ``"valkey"``; anything else is Redis."""
+    return "valkey" if text.lower().startswith("valkey") else "redis"
+
+
+def _supports_tls(server: Path) -> bool:
+    # A build without TLS rejects the tls-port directive; a TLS build starts, finds no listener
+    # (port 0 everywhere) and exits at once.
+    result = subprocess.run(
+        [str(server), "--port", "0", "--tls-port", "0", "--save", "", "--appendonly", "no"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return "Bad directive" not in (result.stdout + result.stderr)
+
+
+def _tool_names(name: str, flavour: Flavour) -> tuple[str, ...]:
+    names = PROGRAMS[name].names
+    return names if flavour == "redis" else tuple(reversed(names))
+
+
+@cache
+def find_redis() -> RedisBinaries:
+    """Locate the server (override variable, conda, PATH) and check that it is new enough."""
+    dirs = search_dirs()
+    server = which(PROGRAMS["redis-server"].names, dirs)
+    if server is None:
+        raise RedisNotFoundError(f"redis-server (or valkey-server) was not found.\n{INSTALL_HINT}")
+    output = subprocess.run(
+        [str(server), "--version"], capture_output=True, text=True, timeout=10, check=False
+    ).stdout
+    version, flavour = parse_version(output), parse_flavour(output)
+    if version < MIN_REDIS_VERSION:
+        raise RedisNotFoundError(
+            f"{server} is {flavour.capitalize()} {_text(version)}; the course needs "
+            f"{_text(MIN_REDIS_VERSION)} or newer.\n{INSTALL_HINT}"
+        )
+    # Prefer tools that sit beside the server, so that versions match.
+    tool_dirs = [server.parent, *dirs]
+    tools = {
+        name: path for name in TOOLS[1:] if (path := which(_tool_names(name, flavour), tool_dirs)) is not None
+    }
+    return RedisBinaries(
+        server=server, version=version, tls=_supports_tls(server), flavour=flavour, tools=tools
+    )
+
+
+def find_program(name: str) -> Path:
+    """A program other than the server (``prometheus``, ``promtool``, ...), or a clear error."""
+    found = which(PROGRAMS[name].names)
+    if found is None:
+        raise RedisNotFoundError(PROGRAMS[name].hint())
+    return found

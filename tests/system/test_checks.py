@@ -1,0 +1,56 @@
+"""The helpers test cells use to check contracts from the outside."""
+
+from __future__ import annotations
+
+import time
+
+from course.checks import CommandLog, Subscriber, subscriber_connections, wait_until
+from course.sandbox.servers import RedisServer
+
+
+def test_wait_until_returns_the_verdict_in_time() -> None:
+    start = time.monotonic()
+    assert wait_until(lambda: True)
+    assert not wait_until(lambda: False, timeout=0.2)
+    assert 0.15 < time.monotonic() - start < 2
+
+
+def test_subscriber_sees_everything_published_after_start_in_order(server: RedisServer) -> None:
+    publisher = server.client()
+    with Subscriber(server, channels=["news"], patterns=["user:*"]) as subscriber:
+        for i in range(50):
+            publisher.publish("news", f"n{i}")
+        publisher.publish("user:1", "hello")
+        publisher.publish("other", "not for us")
+        messages = subscriber.wait_for(51)
+    assert [m["data"] for m in messages[:50]] == [f"n{i}" for i in range(50)]
+    assert messages[50]["type"] == "pmessage"
+    assert messages[50]["pattern"] == "user:*"
+    assert len(messages) == 51
+    assert publisher.pubsub_numsub("news") == [("news", 0)], "closing unsubscribes"
+
+
+def test_command_log_records_commands_in_order(server: RedisServer) -> None:
+    client = server.client(protocol=2)
+    with CommandLog(server) as log:
+        client.set("a", 1)
+        pipe = client.pipeline()
+        pipe.incr("a")
+        pipe.publish("c", "x")
+        pipe.execute()
+        client.scan(0, match="a*")
+    assert log.names() == ["SET", "MULTI", "INCRBY", "PUBLISH", "EXEC", "SCAN"]
+    assert log.commands[0] == "SET a 1"
+
+
+def test_subscriber_connections_finds_open_subscribers(server: RedisServer) -> None:
+    client = server.client()
+    pubsub = server.client().pubsub()
+    pubsub.subscribe("x")
+    pubsub.get_message(timeout=1)
+    assert len(subscriber_connections(client)) == 1
+    pubsub.unsubscribe("x")
+    pubsub.get_message(timeout=1)
+    assert len(subscriber_connections(client)) == 1, "unsubscribed but still connected"
+    pubsub.close()
+    assert wait_until(lambda: subscriber_connections(client) == [])
