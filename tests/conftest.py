@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 #: Ports at the end of each worker's slice that no sandbox server takes by itself.
-SPARE_PORTS = 300
+SPARE_PORTS = 200
 SPARE_VARIABLE = "COURSE_TEST_SPARE_PORTS"
 
 
