@@ -11,7 +11,6 @@ import os
 from typing import Any
 
 from course.plotting import apply_style
-from course.sandbox.binaries import find_redis
 from course.sandbox.servers import RedisServer
 
 GRADING_VARIABLE = "NBGRADER_EXECUTION"
@@ -51,13 +50,14 @@ class DemoFailed(RuntimeError):
 def check_sandbox(server: RedisServer) -> None:
     """Print one line proving the notebook's server is up, local and protected."""
     client = server.client()
-    info = client.info("server")
     protected = client.config_get("protected-mode")["protected-mode"]
     bind = client.config_get("bind")["bind"]
     assert client.ping(), "the sandbox server does not answer PING"
+    binaries = server.binaries
+    # Valkey answers INFO with a Redis-compatible redis_version: name the build that really runs.
     print(
-        f"Sandbox ready: Redis {info['redis_version']} on {bind} "
-        f"(protected-mode {protected}, TLS {'available' if find_redis().tls else 'not built in'})"
+        f"Sandbox ready: {binaries.flavour.capitalize()} {binaries.version_text} on {bind} "
+        f"(protected-mode {protected}, TLS {'available' if binaries.tls else 'not built in'})"
     )
     client.close()
 
