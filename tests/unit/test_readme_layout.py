@@ -52,5 +52,6 @@ def test_every_module_and_folder_of_the_package_is_in_the_layout() -> None:
 
 
 def test_the_parser_reads_nesting_from_indentation() -> None:
-    readme = "intro\n## Layout\n\n```\na/         x\n  b.py       y\n  c/         z\n    d.py     w\ne.md       v\n```\n"
+    block = "a/         x\n  b.py       y\n  c/         z\n    d.py     w\ne.md       v\n"
+    readme = f"intro\n## Layout\n\n```\n{block}```\n"
     assert layout_entries(readme) == [Path("a"), Path("a/b.py"), Path("a/c"), Path("a/c/d.py"), Path("e.md")]
