@@ -3,7 +3,8 @@
 * :class:`CatalogDB` - a real sqlite3 catalogue (products, reviews, order lines) whose connection
   counts every statement it runs, so a cache's effect is measured in database queries.
   :meth:`CatalogDB.product` is a report-style join and aggregate over the order lines (a few
-  milliseconds); :meth:`CatalogDB.reviews` is cheap and may be empty (``[]``) or absent (``None``).
+  milliseconds), :meth:`CatalogDB.best_sellers` a report over every order line (the hot key of the
+  stampede lesson); :meth:`CatalogDB.reviews` is cheap and may be empty (``[]``) or absent (``None``).
 * :func:`zipf_ids` - a seeded, skewed sequence of product ids, the shape of real read traffic.
 * :func:`run_at_once` - call a function from N threads released together (a stampede).
 * :func:`latency_row` - p50 / p99 of latency samples, in milliseconds.
@@ -60,6 +61,15 @@ SELECT p.id, p.name, p.category, p.price_cents, p.version,
 FROM products AS p LEFT JOIN order_lines AS o ON o.product_id = p.id
 WHERE p.id = ?
 GROUP BY p.id
+"""
+
+BEST_SELLERS_QUERY = """
+SELECT p.id, p.name, SUM(o.quantity) AS units_sold
+FROM order_lines AS o JOIN products AS p ON p.id = o.product_id
+WHERE p.category = ?
+GROUP BY p.id
+ORDER BY units_sold DESC, p.id
+LIMIT ?
 """
 
 REVIEWS_QUERY = """
@@ -159,6 +169,12 @@ class CatalogDB:
             return None
         names = ("id", "name", "category", "price_cents", "version", "orders", "units_sold")
         return dict(zip(names, row, strict=True))
+
+    def best_sellers(self, category: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The ``limit`` best-selling products of ``category``: a join and aggregate over every order line."""
+        with self._lock:
+            rows = self.connection.execute(BEST_SELLERS_QUERY, (category, limit)).fetchall()
+        return [{"id": pid, "name": name, "units_sold": units} for pid, name, units in rows]
 
     def reviews(self, product_id: int) -> list[dict[str, Any]] | None:
         """The product's reviews (``[]`` if it has none), or ``None`` if there is no such product."""

@@ -220,3 +220,19 @@ def test_a_wrong_logarithm_falls_outside_the_bounds() -> None:
     low, high = binomial_bounds(trials, refresh_probability(remaining, delta))
     wrong = sum(-delta * math.log10(1.0 - rng.random()) >= remaining for _ in range(trials))
     assert not low <= wrong <= high
+
+
+def test_best_sellers_rank_a_category_by_units_sold(catalog: CatalogDB) -> None:
+    catalog.reset_counts()
+    report = catalog.best_sellers("books", limit=5)
+    assert catalog.queries == 1
+    totals = collections.Counter()
+    rows = catalog.connection.execute(
+        "SELECT o.product_id, o.quantity FROM order_lines o JOIN products p ON p.id = o.product_id"
+        " WHERE p.category = 'books'"
+    ).fetchall()
+    for product_id, quantity in rows:
+        totals[product_id] += quantity
+    expected = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:5]
+    assert [(row["id"], row["units_sold"]) for row in report] == expected
+    assert catalog.best_sellers("no such category") == []
