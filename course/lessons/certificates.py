@@ -127,12 +127,15 @@ def issue_certificate(
     hosts: Sequence[str] = DEFAULT_HOSTS,
     not_before: dt.datetime | None = None,
     valid_days: float = 30,
+    key_identifiers: bool = True,
 ) -> Identity:
     """A leaf certificate signed by ``ca`` for ``purpose``, with SANs for ``hosts`` (IPs or DNS names).
 
     Server certificates are what hostname checking compares the address a client dialled with;
     client certificates carry the same SANs (harmless) and the clientAuth extended key usage.
-    ``not_before`` and ``valid_days`` let a lesson make a certificate that is already expired.
+    ``not_before`` and ``valid_days`` let a lesson make a certificate that is already expired;
+    ``key_identifiers=False`` leaves out the subject and authority key identifiers, as older
+    tools did, to show what strict verification says about such a certificate.
     """
     key = ec.generate_private_key(ec.SECP256R1())
     start, end = _validity(not_before, valid_days)
@@ -162,9 +165,11 @@ def issue_certificate(
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False)
     )
+    if key_identifiers:
+        builder = builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+        ).add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False)
     if hosts:
         builder = builder.add_extension(_san(hosts), critical=False)
     return Identity(builder.sign(ca.key, hashes.SHA256()), key)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import socket
 import ssl
 import stat
@@ -13,14 +11,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from course.lessons.certificates import Identity, make_ca, write_tls_files
+from course.lessons.certificates import Identity, issue_certificate, make_ca, write_tls_files
 from course.sandbox import binaries
 from course.sandbox.binaries import RedisNotFoundError, find_redis
 from course.sandbox.tls import STRICT_VERIFY_FLAGS, TlsFiles, TlsRedisServer, require_tls, tls_client_kwargs
@@ -115,22 +109,8 @@ def test_strict_verification_needs_the_authority_key_identifier(
     tls_only: TlsRedisServer, ca: Identity
 ) -> None:
     handshake(tls_only.port, tls_only.files, strict=True)  # the course's certificates pass strict checks
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    bare = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bare")]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .sign(ca.key, hashes.SHA256())
-    )
-    cert, key_path = Identity(bare, key).write(tls_only.dir, "bare")
+    bare = issue_certificate(ca, "redis-server", purpose="server", key_identifiers=False)
+    cert, key_path = bare.write(tls_only.dir, "bare")
     tls_only.client().execute_command(
         "CONFIG", "SET", "tls-cert-file", str(cert), "tls-key-file", str(key_path)
     )

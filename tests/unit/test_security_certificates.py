@@ -133,3 +133,10 @@ def test_summary_flags_a_certificate_without_key_identifiers() -> None:
     assert summary["subject key identifier"] == "MISSING"
     assert summary["authority key identifier"] == "MISSING"
     assert summary["subject alternative names"] == "(none)"
+
+
+def test_key_identifiers_can_be_left_out_to_show_strict_verification_failing(ca: Identity) -> None:
+    bare = issue_certificate(ca, "redis-server", purpose="server", key_identifiers=False)
+    summary = certificate_summary(bare.cert, issuer=ca.cert)
+    assert (summary["subject key identifier"], summary["authority key identifier"]) == ("MISSING", "MISSING")
+    bare.cert.verify_directly_issued_by(ca.cert)
