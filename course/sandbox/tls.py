@@ -4,7 +4,8 @@
 port; the plaintext listener is off (``port 0``) unless ``plaintext=True`` opens one beside it
 (on the next claimed port), so the same process can be measured with and without TLS.
 Certificate paths are written absolute (``--dir`` changes the server's working directory before
-it reads them). "Ready" means a verified TLS client with the test certificate answers PING.
+it reads them). "Ready" means a TLS client with the client certificate, verifying the server's
+chain (not its name, so a lesson may give it a certificate for another name), answers PING.
 """
 
 from __future__ import annotations
