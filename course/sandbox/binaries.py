@@ -98,17 +98,22 @@ def parse_flavour(text: str) -> Flavour:
     return "valkey" if text.lower().startswith("valkey") else "redis"
 
 
+#: What a server built without TLS says when asked for a TLS listener: older Redis rejects the
+#: directive; Valkey and newer Redis accept it and then find no TLS connection type.
+NO_TLS_MARKERS = ("Bad directive", "Failed finding TLS support", "Missing implement of connection type tls")
+
+
 def _supports_tls(server: Path) -> bool:
-    # A build without TLS rejects the tls-port directive; a TLS build starts, finds no listener
-    # (port 0 everywhere) and exits at once.
+    # A TLS listener without a certificate: a TLS build exits complaining about the certificate,
+    # a build without TLS exits with one of NO_TLS_MARKERS. Both exit before binding any port.
     result = subprocess.run(
-        [str(server), "--port", "0", "--tls-port", "0", "--save", "", "--appendonly", "no"],
+        [str(server), "--port", "0", "--tls-port", "1", "--save", "", "--appendonly", "no"],
         capture_output=True,
         text=True,
         timeout=10,
         check=False,
     )
-    return "Bad directive" not in (result.stdout + result.stderr)
+    return not any(marker in result.stdout + result.stderr for marker in NO_TLS_MARKERS)
 
 
 def _tool_names(name: str, flavour: Flavour) -> tuple[str, ...]:
