@@ -124,7 +124,8 @@ def latency_latest(reply: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """``LATENCY LATEST`` as a table indexed by event; ``time`` as a UTC timestamp."""
     rows = []
     for entry in reply:
-        names = LATEST_COLUMNS[: len(entry)] + tuple(f"column_{i}" for i in range(len(LATEST_COLUMNS), len(entry)))
+        extra = tuple(f"column_{i}" for i in range(len(LATEST_COLUMNS), len(entry)))
+        names = LATEST_COLUMNS[: len(entry)] + extra
         row = dict(zip(names, entry, strict=True))
         row["event"] = row["event"].decode() if isinstance(row["event"], bytes) else row["event"]
         row["time"] = pd.Timestamp(int(row["time"]), unit="s", tz="UTC")
@@ -162,7 +163,9 @@ def latency_histogram(reply: Any) -> pd.DataFrame:
         total, running = sum(v for _, v in buckets), 0
         for upper, count in buckets:
             running += count
-            rows.append({"command": command, "upper_usec": upper, "calls": count, "cumulative": running / total})
+            rows.append(
+                {"command": command, "upper_usec": upper, "calls": count, "cumulative": running / total}
+            )
     return pd.DataFrame(rows, columns=["command", "upper_usec", "calls", "cumulative"])
 
 

@@ -8,6 +8,7 @@ alert was pending and firing, from an :class:`~course.lessons.monitoring_prometh
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +41,18 @@ PANELS = (
     Panel(
         "Memory",
         "MB",
-        (("used_memory", "redis_memory_used_bytes{{sel}} / 1e6"), ("maxmemory", "redis_memory_max_bytes{{sel}} / 1e6")),
+        (
+            ("used_memory", "redis_memory_used_bytes{{sel}} / 1e6"),
+            ("maxmemory", "redis_memory_max_bytes{{sel}} / 1e6"),
+        ),
     ),
     Panel(
         "Clients",
         "connections",
-        (("connected_clients", "redis_connected_clients{{sel}}"), ("maxclients", "redis_config_maxclients{{sel}}")),
+        (
+            ("connected_clients", "redis_connected_clients{{sel}}"),
+            ("maxclients", "redis_config_maxclients{{sel}}"),
+        ),
     ),
     Panel("Throughput", "commands per second", (("all commands", _rate("redis_commands_processed_total")),)),
     Panel(
@@ -91,17 +98,22 @@ def dashboard_queries(selector: str, window: str = "5s") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _time(value: object) -> float | None:
+    """A Unix time from a timeline cell, or ``None`` for NaN (not yet)."""
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
 def _alerts_panel(ax: Axes, alerts: pd.DataFrame, origin: float, start: float, end: float) -> None:
-    for row, alert in enumerate(alerts.itertuples()):
-        pending = alert.pending if pd.notna(alert.pending) else None
-        firing = alert.firing if pd.notna(alert.firing) else None
-        finish = alert.resolved if pd.notna(alert.resolved) else end
+    for row, alert in enumerate(alerts.to_dict("records")):
+        pending, firing, resolved = (_time(alert[key]) for key in ("pending", "firing", "resolved"))
+        finish = end if resolved is None else resolved
         if pending is not None:
-            until = firing if firing is not None else finish
+            until = finish if firing is None else firing
             ax.barh(row, until - pending, left=pending - origin, height=0.5, color="tab:orange", alpha=0.4)
         if firing is not None:
             ax.barh(row, finish - firing, left=firing - origin, height=0.5, color="tab:red")
-        label = f"{str(alert.alert).removeprefix('Redis')} ({alert.target})"
+        label = f"{str(alert['alert']).removeprefix('Redis')} ({alert['target']})"
         ax.text(start - origin, row + 0.3, label, fontsize="x-small", va="bottom")
     ax.set_yticks([])
     ax.set_ylim(-0.5, len(alerts))
@@ -135,7 +147,9 @@ def draw_dashboard(
         for legend, template in panel.lines:
             frame = promql.query_range(panel_query(template, selector, window), start, end, step)
             for column in frame.columns:  # one per matching series
-                seconds = (frame.index - pd.Timestamp(origin, unit="s", tz="UTC")).total_seconds()
+                seconds = (
+                    pd.DatetimeIndex(frame.index) - pd.Timestamp(origin, unit="s", tz="UTC")
+                ).total_seconds()
                 style = "--" if legend in ("maxmemory", "maxclients") else "-"
                 ax.plot(seconds, frame[column], style, label=legend)
         ax.set_title(panel.title)
@@ -152,7 +166,9 @@ def draw_dashboard(
         ax.set_xlabel("seconds since the load started")
         for name, at in (marks or {}).items():
             ax.axvline(at - origin, color="grey", linestyle=":", linewidth=1)
-            ax.annotate(name, (at - origin, 1), xycoords=("data", "axes fraction"), fontsize="x-small", color="grey")
+            ax.annotate(
+                name, (at - origin, 1), xycoords=("data", "axes fraction"), fontsize="x-small", color="grey"
+            )
     figure.suptitle(title)
     return figure
 

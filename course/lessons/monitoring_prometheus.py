@@ -108,7 +108,7 @@ class PromQL:
         if data["resultType"] == "scalar":
             return pd.DataFrame([{"value": float(data["result"][1])}])
         rows = [{**item["metric"], "value": float(item["value"][1])} for item in data["result"]]
-        return pd.DataFrame(rows, columns=sorted({k for row in rows for k in row} - {"value"}) + ["value"])
+        return pd.DataFrame(rows, columns=[*sorted({k for row in rows for k in row} - {"value"}), "value"])
 
     def query_range(
         self, expr: str, start: float, end: float, step: float = 1.0, *, label: str | None = None
@@ -255,7 +255,11 @@ def run_rule_tests(
     with tempfile.TemporaryDirectory(prefix="promtool-") as folder:
         directory = Path(folder)
         (directory / "rules.yml").write_text(rules_text)
-        suite = {"rule_files": ["rules.yml"], "evaluation_interval": evaluation_interval, "tests": list(tests)}
+        suite = {
+            "rule_files": ["rules.yml"],
+            "evaluation_interval": evaluation_interval,
+            "tests": list(tests),
+        }
         (directory / "tests.yml").write_text(yaml.safe_dump(suite, sort_keys=False))
         result = promtool("test", "rules", "tests.yml", cwd=directory)
     return RuleTestReport(result.returncode == 0, (result.stdout + result.stderr).strip())
@@ -316,7 +320,11 @@ class AlertWatcher(Managed):
         """One row per (alert, target): Unix times ``pending``, ``firing``, ``resolved`` (NaN: not yet)."""
         with self._lock:
             rows = [
-                {"alert": alert, "target": target, **{k: times.get(k) for k in ("pending", "firing", "resolved")}}
+                {
+                    "alert": alert,
+                    "target": target,
+                    **{k: times.get(k) for k in ("pending", "firing", "resolved")},
+                }
                 for (alert, target), times in sorted(self._events.items())
             ]
         return pd.DataFrame(rows, columns=["alert", "target", "pending", "firing", "resolved"]).astype(

@@ -18,7 +18,9 @@ anything is started.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -30,11 +32,31 @@ from typing import Any
 import yaml
 
 from course.sandbox import binaries
-from course.sandbox.ports import LOOPBACK
 from course.sandbox.process import SandboxProcess, SandboxStartError
 
 #: Never send loopback requests through a proxy from the environment (HTTP_PROXY and friends).
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+#: The programs 06_monitoring runs besides Redis.
+MONITORING_TOOLS = ("prometheus", "promtool", "redis_exporter")
+
+
+def monitoring_tools() -> dict[str, str | None]:
+    """Each monitoring tool's version and path (``"2.42.0 (/usr/bin/prometheus)"``), ``None`` if missing."""
+    found: dict[str, str | None] = {}
+    for name in MONITORING_TOOLS:
+        try:
+            path = binaries.find_program(name)
+        except binaries.RedisNotFoundError:
+            found[name] = None
+            continue
+        result = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+        match = re.search(r"(?:version|Exporter) v?(\d+\.\d+\.\d+)", result.stdout + result.stderr)
+        found[name] = f"{match[1] if match else 'unknown version'} ({path})"
+    return found
 
 
 class ExporterStartError(SandboxStartError):
@@ -191,7 +213,9 @@ class Prometheus(SandboxProcess):
             "scrape_configs": [
                 {
                     "job_name": self.job,
-                    "static_configs": [{"targets": [address], "labels": labels} for address, labels in self.targets],
+                    "static_configs": [
+                        {"targets": [address], "labels": labels} for address, labels in self.targets
+                    ],
                 }
             ],
         }
@@ -227,7 +251,7 @@ class Prometheus(SandboxProcess):
         if rule_files is not None:
             self.rule_files = [Path(path).resolve() for path in rule_files]
         self.prepare()
-        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")  # noqa: S310 - http://127.0.0.1
         with _OPENER.open(request, timeout=30) as response:
             if response.status != 200:
                 raise PrometheusAPIError(f"/-/reload answered {response.status}")
