@@ -130,8 +130,8 @@ def latency_latest(reply: Sequence[Sequence[Any]]) -> pd.DataFrame:
         row["event"] = row["event"].decode() if isinstance(row["event"], bytes) else row["event"]
         row["time"] = pd.Timestamp(int(row["time"]), unit="s", tz="UTC")
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=[c for c in LATEST_COLUMNS if not rows or c in rows[0]])
-    return frame.set_index("event")
+    columns = list(rows[0]) if rows else list(LATEST_COLUMNS[:4])  # no events: Redis's four columns
+    return pd.DataFrame(rows, columns=columns).set_index("event")
 
 
 def latency_history(reply: Sequence[Sequence[int]]) -> pd.DataFrame:

@@ -49,9 +49,21 @@ def missing_tools(tools: Sequence[str] = TOOLS) -> list[str]:
 
 
 def install_message(missing: Sequence[str]) -> str:
-    """What to install for ``missing``, one hint per package."""
-    hints = dict.fromkeys(PROGRAMS[name].hint() for name in missing)
-    return "\n".join(hints)
+    """What to install for ``missing``: one entry per package (prometheus brings promtool)."""
+    packages: dict[tuple[str | None, str | None, str | None], list[str]] = {}
+    for name in missing:
+        program = PROGRAMS[name]
+        packages.setdefault((program.conda, program.apt, program.brew), []).append(name)
+    lines = []
+    for (conda, apt, brew), names in packages.items():
+        lines.append(f"{' and '.join(names)}: install")
+        if conda:
+            lines.append(f"  conda (any OS):   conda install -c conda-forge {conda}")
+        if apt:
+            lines.append(f"  Debian/Ubuntu:    sudo apt-get install {apt}")
+        if brew:
+            lines.append(f"  macOS (Homebrew): brew install {brew}")
+    return "\n".join(lines)
 
 
 _explained: set[str] = set()
