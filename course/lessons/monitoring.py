@@ -116,7 +116,7 @@ def errorstats(client: redis.Redis) -> pd.DataFrame:
 # -- the latency monitor -----------------------------------------------------------------------
 
 #: LATENCY LATEST answers arrays without names; these are the documented positions (Redis sends the
-#: first four; Valkey 8.1+ adds the sum and the count of the spikes).
+#: first four; recent Valkey versions add the sum and the count of the spikes).
 LATEST_COLUMNS = ("event", "time", "latest_ms", "max_ms", "sum_ms", "count")
 
 
