@@ -14,10 +14,10 @@
 from __future__ import annotations
 
 import os
+import pty
 import re
 import select
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -221,12 +221,7 @@ def run_cli(server: RedisServer, args: Sequence[str], seconds: float) -> list[st
     Modes that end by themselves (``--bigkeys``, ``--memkeys``) return as soon as they finish.
     """
     command = [str(server.binaries.tool("redis-cli")), "-h", server.host, "-p", str(server.port), *args]
-    if sys.platform == "win32":  # pragma: no cover - no pseudo-terminals: plain pipes
-        result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=False)
-        return terminal_lines(result.stdout + result.stderr)
-    import pty
-
-    leader, follower = pty.openpty()
+    leader, follower = pty.openpty()  # POSIX only, like the rest of the sandbox
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
     os.close(follower)
     chunks: list[bytes] = []

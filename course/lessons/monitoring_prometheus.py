@@ -306,7 +306,8 @@ class AlertWatcher(Managed):
             try:
                 alerts = self.promql.alerts()
             except Exception as error:  # recorded, shown by the caller; the watcher keeps going
-                self.errors.append(error)
+                if len(self.errors) < 10:
+                    self.errors.append(error)
                 alerts = None
             if alerts is not None:
                 self._record(alerts, time.time())
