@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from course.sandbox.binaries import TOOLS, RedisNotFoundError, find_redis
+from course.sandbox.install import PROGRAMS
 from course.sandbox.leftovers import sweep_leftovers
+from course.sandbox.prometheus import monitoring_tools
 from course.sandbox.servers import RedisStartError, start_server
 from course.settings import COURSE_ROOT, SUBMISSION_TIMEOUT_SECONDS, sandbox_root
 
@@ -40,6 +42,11 @@ def doctor() -> int:
         print(f"  {tool:<16} {path or 'MISSING'}")
         if path is None:
             problems.append(f"{tool} is missing: lessons that run it will stop with a message.")
+    for name, found in monitoring_tools().items():  # optional: 06_monitoring's Prometheus parts
+        print(f"  {name:<16} {found or 'MISSING'}")
+        if found is None:
+            hint = PROGRAMS[name].hint()
+            problems.append(f"{name} is missing: 06_monitoring skips its Prometheus parts.\n{hint}")
     print(f"Sandbox    {sandbox_root()}")
     try:
         with start_server() as server:
