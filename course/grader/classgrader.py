@@ -33,7 +33,7 @@ from typing import Any
 
 from course.grader.gradebook import merge_grades, register_modules, snapshot, zero_grades
 from course.grader.reports import write_reports
-from course.grader.sandbox import CommandRunner, Runner, SandboxResult, grade_submission, graded_folder
+from course.grader.sandbox import Runner, SandboxResult, grade_submission, graded_folder
 from course.grader.submissions import Submission, find_submissions
 from course.grader.worker import GradingWorker
 from course.settings import COURSE_ROOT, SUBMISSION_TIMEOUT_SECONDS, modules
@@ -74,7 +74,8 @@ class ClassGrader:
     students: Sequence[str] = ()
     progress: bool = True
     scratch: Path | None = None  # where per-submission sandboxes go (default: the temp dir)
-    use_worker: bool = True  # False: two fresh nbgrader commands per submission
+    #: Makes each job's runner: a long-lived worker, or CommandRunner (two nbgrader commands each time).
+    runner: Callable[[], Runner] = GradingWorker
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
     _runners: list[Runner] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -104,7 +105,7 @@ class ClassGrader:
         """This job thread's runner: a long-lived worker (replaced after a kill) or commands."""
         runner: Runner | None = getattr(self._local, "runner", None)
         if runner is None:
-            runner = self._local.runner = GradingWorker() if self.use_worker else CommandRunner()
+            runner = self._local.runner = self.runner()
             with self._lock:
                 self._runners.append(runner)
         return runner
