@@ -30,10 +30,13 @@ def split_hidden(notebook: NotebookNode) -> tuple[list[str], set[str]]:
     return hidden, visible
 
 
-def secret_lines(notebook: NotebookNode) -> list[str]:
-    """Every non-blank line of every hidden block, except those also written outside one (such as
-    ``else:`` or ``client = s.client()``): finding those would prove nothing."""
+def secret_lines(notebook: NotebookNode, *written: NotebookNode) -> list[str]:
+    """Every non-blank line of every hidden block of ``notebook``, except those also written
+    outside one, in it or in the ``written`` notebooks (a student's submission): feedback shows
+    those lines where they were written, so finding them would prove nothing."""
     hidden, visible = split_hidden(notebook)
+    for other in written:
+        visible |= split_hidden(other)[1]
     return [line for line in dict.fromkeys(hidden) if line not in visible]
 
 

@@ -6,10 +6,10 @@ tests again (``OverwriteCells`` restores them before grading). Two feedback step
 ``python -m course grade`` all show the same page:
 
 * :class:`HideTestTracebacks` rewrites error outputs: IPython quotes the code around every frame,
-  so a frame in a test cell would print hidden lines. Frames in a student's own cells and in
-  library files stay; frames in a locked cell (or a cell holding hidden tests) become one line
-  saying they are hidden; anything it cannot read is hidden too. ``ename: evalue`` always stays:
-  a hidden assertion's message is the hint the student sees.
+  so a frame in a test cell would print hidden lines. The header, the frames in the student's own
+  cells and ``ename: evalue`` stay (a hidden assertion's message is the hint the student sees);
+  every other frame (a test cell, a locked cell, a cell holding hidden tests, a library file) and
+  anything it cannot read become one line saying how many frames are hidden.
 * :class:`HideHiddenTests` removes every ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``
   block, in any cell (a pasted copy of a test cell is no longer a graded cell), and never fails.
 """
@@ -29,7 +29,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"^\s*(?:Cell In|Input In) ?\[(?P<count>\d+)\]")
 FILE_FRAME = re.compile(r"^\s*File ")
 HEADER = re.compile(r"^-{20,}\s*$|Traceback \(most recent call last\)")
-HIDDEN_NOTE = "\x1b[2m[{frames} frame(s) in the tests are hidden]\x1b[0m"
+HIDDEN_NOTE = "\x1b[2m[{frames} frame(s) outside your code hidden]\x1b[0m"
 
 
 def plain(text: str) -> str:
@@ -37,7 +37,7 @@ def plain(text: str) -> str:
 
 
 def visible_traceback(traceback: list[str], ename: str, evalue: str, own_cells: Container[int]) -> list[str]:
-    """``traceback`` with every frame outside ``own_cells`` (execution counts) and files hidden."""
+    """``traceback`` with only the frames of ``own_cells`` (execution counts) and its message."""
     kept: list[str] = []
     hidden = 0
     message_kept = frames_seen = False
@@ -58,7 +58,9 @@ def visible_traceback(traceback: list[str], ename: str, evalue: str, own_cells: 
                 kept.append(element)
             else:
                 hidden += 1
-        elif FILE_FRAME.match(text) or (not frames_seen and HEADER.search(text)):
+        elif FILE_FRAME.match(text):
+            hidden += 1  # library code: no secret, but not the student's either
+        elif not frames_seen and HEADER.search(text):
             flush()
             kept.append(element)
         elif text.startswith(ename) and "\n" not in text.strip():

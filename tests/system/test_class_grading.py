@@ -53,7 +53,7 @@ CLASS = hostile_class(SQUATTED)
 #: submission measured in the same run (at least FLOOR s). The course's 60 s would make the two
 #: students who loop forever cost minutes on each path; the correct ones need a few seconds.
 CELL_TIMEOUT_FACTOR, CELL_TIMEOUT_FLOOR = 5, 10
-#: The time-limit test allows this many times the slowest correct submission of the class run.
+#: The time-limit test allows this many times a correct submission's grading in the class run.
 SUBMISSION_LIMIT_FACTOR = 3
 
 
@@ -110,8 +110,10 @@ def plain_score(root: Path, student: str) -> float:
 
 def grade_plainly(root: Path, log: list[CommandResult]) -> None:
     """Every remaining submission with `nbgrader autograde`, then feedback for all."""
+    started = time.monotonic()
     log.append(nbgrader(root, "autograde", MODULE))
     log.append(nbgrader(root, "generate_feedback", MODULE))
+    print(f"plain nbgrader: {time.monotonic() - started:.0f} s for autograde + feedback")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +142,9 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
         grader = ClassGrader(
             root=graded, modules=(MODULE,), jobs=2, timeout=600, progress=False, scratch=scratch
         )
+        started = time.monotonic()
         outcomes = {o.student: o for o in grader.run()}
+        print(f"course grade: {time.monotonic() - started:.0f} s (cell timeout {cell_timeout} s)")
         plain_way.join()
         assert list(scratch.iterdir()) == [], "per-submission sandboxes were left behind"
     assert len(plain_log) == 2, "the plain nbgrader run failed: see the error above"
@@ -182,6 +186,11 @@ def feedback_pages(root: Path) -> dict[str, str]:
     return {p.parts[-3]: p.read_text() for p in (root / "feedback").glob(f"*/{MODULE}/*.html")}
 
 
+def submitted_notebook(root: Path, student: str) -> nbformat.NotebookNode:
+    path = next((root / "submitted" / student / MODULE).glob("*.ipynb"))
+    return nbformat.read(path, as_version=4)
+
+
 def test_no_feedback_page_shows_a_hidden_test_on_either_way(graded_class: GradedClass) -> None:
     secrets = secret_lines(SOURCE)
     assert len(secrets) > 50
@@ -194,7 +203,9 @@ def test_no_feedback_page_shows_a_hidden_test_on_either_way(graded_class: Graded
         pages = feedback_pages(root)
         assert set(pages) == graded, f"{root.name}: feedback missing for {graded - set(pages)}"
         for student, html in pages.items():
-            assert leaked(html, secrets) == [], f"{root.name}: {student}'s feedback shows hidden tests"
+            # A line the student wrote themselves (a hostile cell's `pass`) may appear.
+            theirs = secret_lines(SOURCE, submitted_notebook(root, student))
+            assert leaked(html, theirs) == [], f"{root.name}: {student}'s feedback shows hidden tests"
         assert HISTORY_HINT in pages["partly-wrong"], "a failed hidden check shows its hint"
         assert f"Score: {CLASS['partly-wrong'].score} / {MAX_SCORE}" in pages["partly-wrong"]
 
@@ -256,7 +267,7 @@ def test_a_submission_past_the_time_limit_is_stopped_and_the_next_one_still_grad
     graded_class: GradedClass, tmp_path: Path
 ) -> None:
     correct = [o.seconds for s, o in graded_class.outcomes.items() if s.startswith("correct")]
-    limit = SUBMISSION_LIMIT_FACTOR * max(correct)  # measured in this run, under more load than now
+    limit = SUBMISSION_LIMIT_FACTOR * min(correct)  # measured in this run, with more kernels running
     root = make_course(tmp_path / "course")
     set_cell_timeout(root, None)  # no cell timeout: the sleeper below hangs until the limit
     write_submission(
