@@ -10,6 +10,7 @@ the score the source notebook's ``points`` say. Real nbgrader, real kernels, rea
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import math
 import shutil
@@ -23,6 +24,9 @@ import psutil
 import pytest
 from nbconvert import HTMLExporter
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
 
 from course.grader.classgrader import ClassGrader, Outcome
 from course.grader.processes import CommandResult, run_nbgrader
@@ -183,7 +187,9 @@ def test_the_grader_reports_the_expected_status_and_reason(graded_class: GradedC
 
 
 def feedback_pages(root: Path) -> dict[str, str]:
-    return {p.parts[-3]: p.read_text() for p in (root / "feedback").glob(f"*/{MODULE}/*.html")}
+    """The class's feedback pages, by student."""
+    pages = {p.parts[-3]: p for p in (root / "feedback").glob(f"*/{MODULE}/*.html")}
+    return {student: path.read_text() for student, path in pages.items() if student in CLASS}
 
 
 def submitted_notebook(root: Path, student: str) -> nbformat.NotebookNode:
@@ -208,6 +214,28 @@ def test_no_feedback_page_shows_a_hidden_test_on_either_way(graded_class: Graded
             assert leaked(html, theirs) == [], f"{root.name}: {student}'s feedback shows hidden tests"
         assert HISTORY_HINT in pages["partly-wrong"], "a failed hidden check shows its hint"
         assert f"Score: {CLASS['partly-wrong'].score} / {MAX_SCORE}" in pages["partly-wrong"]
+
+
+def test_the_formgrader_grades_and_writes_feedback_the_same_way(graded_class: GradedClass) -> None:
+    """What the Formgrader's Autograde and Generate Feedback buttons call (nbgrader's API, in the
+    server's process, configured from nbgrader_config.py): a misnamed copy of partly-wrong."""
+    root = graded_class.plain
+    write_submission(
+        root, "formgrader", dataclasses.replace(CLASS["partly-wrong"], file_name="pubsub (1).ipynb")
+    )
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDIS_COURSE_PORTS", PORTS)
+        graded = api.autograde(MODULE, "formgrader")
+        assert graded["success"], graded.get("error")
+        assert "graded pubsub (1).ipynb as pubsub.ipynb" in graded["log"]
+        feedback = api.generate_feedback(MODULE, "formgrader")
+        assert feedback["success"], feedback.get("error")
+    assert plain_score(root, "formgrader") == CLASS["partly-wrong"].score
+    html = (root / "feedback" / "formgrader" / MODULE / "pubsub.html").read_text()
+    assert leaked(html, secret_lines(SOURCE, submitted_notebook(root, "formgrader"))) == []
+    assert HISTORY_HINT in html
 
 
 def test_reports(graded_class: GradedClass) -> None:
