@@ -18,7 +18,7 @@ from nbgrader.api import Gradebook
 
 from course.settings import COURSE_ROOT, modules
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # generates, grades and validates every module
 
 MODULES_PRESENT = list(modules(COURSE_ROOT))  # every folder of source/ that holds a notebook
 
