@@ -16,6 +16,7 @@ import math
 import shutil
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,7 +189,9 @@ def feedback_pages(root: Path) -> dict[str, str]:
 
 def submitted_notebook(root: Path, student: str) -> nbformat.NotebookNode:
     path = next((root / "submitted" / student / MODULE).glob("*.ipynb"))
-    return nbformat.read(path, as_version=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate-cell-ids: nbformat renames them, as intended
+        return nbformat.read(path, as_version=4)
 
 
 def test_no_feedback_page_shows_a_hidden_test_on_either_way(graded_class: GradedClass) -> None:
