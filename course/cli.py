@@ -67,8 +67,10 @@ def clean(force: bool = False) -> int:
 
 
 def grade(args: argparse.Namespace) -> int:
-    """Grade the class; print one line per submission that needs the instructor's attention."""
-    from course.grader.classgrader import ClassGrader, extract_zip
+    """Grade the class with nbgrader, in parallel; print one line per submission that needs the
+    instructor's attention (mended, stopped, refused), then where the reports are."""
+    from course.grader.classgrader import ClassGrader
+    from course.grader.submissions import extract_zip
 
     if args.zip:
         unpacked = extract_zip(args.zip, COURSE_ROOT / "submitted")
@@ -115,13 +117,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     release_parser.add_argument("modules", nargs="*", help="default: every module with a source folder")
     grade_parser = commands.add_parser(
-        "grade", help="instructors: autograde every submission in parallel, with reports and feedback"
+        "grade",
+        help="instructors: nbgrader autograde + generate_feedback for every submission, in parallel "
+        "sandboxes with a time limit each; one merged gradebook; reports in grades/",
     )
     grade_parser.add_argument("modules", nargs="*", help="default: every module")
     grade_parser.add_argument("--zip", type=Path, help="unpack a zip of <student>/<module>/<notebook> first")
-    grade_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel submissions")
     grade_parser.add_argument(
-        "--timeout", type=float, default=SUBMISSION_TIMEOUT_SECONDS, help="seconds allowed per submission"
+        "--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (one worker each)"
+    )
+    grade_parser.add_argument(
+        "--timeout",
+        type=float,
+        default=SUBMISSION_TIMEOUT_SECONDS,
+        help="wall-clock seconds per submission (autograde + feedback); then its process tree is killed",
     )
     grade_parser.add_argument("--student", action="append", default=[], help="grade only these (repeatable)")
     grade_parser.add_argument("--force", action="store_true", help="grade unchanged submissions again")
