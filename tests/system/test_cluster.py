@@ -28,7 +28,7 @@ def redis_server_children() -> set[int]:
     return {
         child.pid
         for child in psutil.Process().children(recursive=True)
-        if child.name() == "redis-server" and child.status() != psutil.STATUS_ZOMBIE
+        if child.name() in ("redis-server", "valkey-server") and child.status() != psutil.STATUS_ZOMBIE
     }
 
 
