@@ -60,16 +60,27 @@ def test_a_sentinel_runs_on_loopback_in_its_own_directory_and_keeps_its_identity
         with sentinel:
             client = sentinel.client()
             assert client.ping()
-            assert client.config_get("bind")["bind"] == "127.0.0.1"
-            assert sentinel.config_path.parent == sentinel.dir and sentinel.dir.is_absolute()
+            assert sentinel.pid is not None
+            listening = {
+                c.laddr for c in psutil.Process(sentinel.pid).net_connections("inet") if c.status == "LISTEN"
+            }
+            assert listening == {("127.0.0.1", sentinel.port)}, (
+                f"Sentinel listens on {listening}, not loopback only"
+            )
+            assert sentinel.config_path.parent == sentinel.dir
+            assert sentinel.dir.is_absolute()
             assert sentinel.master_address() == ("127.0.0.1", data.master.port)
             state = sentinel.master_state()
-            assert "disconnected" not in str(state["flags"]) and int(state["quorum"]) == 1
+            assert "disconnected" not in str(state["flags"])
+            assert int(state["quorum"]) == 1
             myid = client.execute_command("SENTINEL", "MYID")
             sentinel.restart()
-            assert sentinel.client().execute_command("SENTINEL", "MYID") == myid, "a restart keeps the Sentinel's id"
+            assert sentinel.client().execute_command("SENTINEL", "MYID") == myid, (
+                "a restart keeps the Sentinel's id"
+            )
             directory, pid = sentinel.dir, sentinel.pid
-        assert pid is not None and not alive(pid)
+        assert pid is not None
+        assert not alive(pid)
         assert not directory.exists()
         sentinel.close()  # again: idempotent
 
@@ -93,7 +104,11 @@ def test_replicas_attach_and_resynchronise_partially_after_a_short_cut() -> None
         assert master.wait(2, 5000) == 2
         for replica in data.replicas:
             info = replication_info(replica)
-            assert (info["role"], info["master_port"], info["master_link_status"]) == ("slave", data.master.port, "up")
+            assert (info["role"], info["master_port"], info["master_link_status"]) == (
+                "slave",
+                data.master.port,
+                "up",
+            )
             assert replica.client().get("k") == "v"
         before = sync_counters(master)
         data.detach(data.replicas[0])
@@ -126,10 +141,12 @@ def test_the_group_starts_ready_and_fails_over_after_kill(group: SentinelGroup) 
         heir = group.wait_for_failover(first, timeout=60)
         assert events.wait_for("+switch-master", after=started, timeout=30).seconds >= started
         assert events.first("+odown", after=started) is not None
-    assert heir is not first and replication_info(heir)["role"] == "master"
+    assert heir is not first
+    assert replication_info(heir)["role"] == "master"
     assert all(s.master_address() == (heir.host, heir.port) for s in group.sentinels)
     writer.set("after", "2")  # the same Sentinel-managed client found the new master
-    assert heir.client().get("before") == "1" and heir.client().get("after") == "2"
+    assert heir.client().get("before") == "1"
+    assert heir.client().get("after") == "2"
 
     group.rejoin(first)
     info = replication_info(first)
@@ -160,7 +177,8 @@ def test_killing_the_owner_takes_the_whole_group_with_it() -> None:
         )
         assert ok, text
         pids = [int(pid) for pid in text.split()]
-        assert len(pids) == 5 and all(alive(pid) for pid in pids)
+        assert len(pids) == 5
+        assert all(alive(pid) for pid in pids)
         os.kill(kernel.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(alive(pid) for pid in pids):
