@@ -2,7 +2,7 @@
 
 ``SentinelGroup`` is a plain object and a context manager::
 
-    with SentinelGroup(replicas=2, sentinels=3, quorum=2, down_after_ms=1000) as group:
+    with SentinelGroup(replicas=2, sentinels=3, quorum=2, down_after_ms=2000) as group:
         sentinel = group.client()                      # redis-py's redis.sentinel.Sentinel
         master = sentinel.master_for(group.service)    # follows failovers
         old = group.master()
@@ -10,9 +10,11 @@
         new = group.wait_for_failover(old)             # a replica was promoted
         group.rejoin(old)                              # back, as a replica of the new master
 
-Start means: the replicated set is attached (see :mod:`course.sandbox.replication`) and every
-Sentinel has connected to the master, lists every replica as healthy and knows every other
-Sentinel (they discover each other through ``__sentinel__:hello`` messages every 2 s). Closing
+The servers are named ``redis-1`` (the first master), ``redis-2``, ...; the Sentinels
+``sentinel-1``, ... . Start means: the replicated set is attached (see
+:mod:`course.sandbox.replication`) and every Sentinel has connected to the master, lists every
+replica as healthy and knows every other Sentinel (they discover each other through
+``__sentinel__:hello`` messages every 2 s). Closing
 kills everything and is idempotent; a group still open at exit is closed then, and its processes
 die with the kernel anyway (parent-death signal).
 """
@@ -304,6 +306,3 @@ class SentinelGroup(Managed):
         client = Sentinel(self.sentinel_addresses, **kwargs)
         self._clients.append(client)
         return client
-
-    def binaries(self) -> RedisBinaries:
-        return self._binaries or find_redis()
