@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from tests.exercises.exercise_runner import ExerciseSuite, Variant
 
-A = ("part-a-solution", "part-a-tests")
-B = ("part-b-solution", "part-b-tests")
+A = ("catch-up-solution", "catch-up-tests")
+B = ("writer-solution", "writer-tests")
 
 VALIDATION = """    for index, replica in enumerate(replicas):
         info = replica.info("replication")
