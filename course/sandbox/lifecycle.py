@@ -17,7 +17,7 @@ import contextlib
 import weakref
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Protocol, Self, TypeVar
+from typing import ClassVar, Protocol, Self, TypeVar
 
 
 class Managed:
@@ -105,7 +105,7 @@ class Group(Managed):
     """
 
     #: How errors name the group: "This cluster was closed; ...".
-    what = "group"
+    what: ClassVar[str] = "group"
 
     def __init__(self) -> None:
         self._started = False
