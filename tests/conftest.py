@@ -19,6 +19,14 @@ from typing import Any
 import psutil
 import pytest
 
+# Helpers that assert on a test's behalf: pytest explains their failures as it does in test files.
+pytest.register_assert_rewrite(
+    "tests.owner_death",
+    "tests.system.browser_lab",
+    "tests.system.browser_page",
+    "tests.system.cluster_helpers",
+)
+
 #: Ports at the end of each worker's slice that no sandbox server takes by itself.
 SPARE_PORTS = 200
 SPARE_VARIABLE = "COURSE_TEST_SPARE_PORTS"

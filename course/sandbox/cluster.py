@@ -36,12 +36,10 @@ Nodes are started from the calling thread on purpose: Linux sends the parent-dea
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import time
-import weakref
 from collections.abc import Callable
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import pandas as pd
 import redis
@@ -54,7 +52,7 @@ from course.sandbox.cluster_admin import ClusterAdmin
 from course.sandbox.cluster_health import ClusterNotReadyError, describe, readiness_problem
 from course.sandbox.cluster_ops import ClusterOperations, Via
 from course.sandbox.cluster_view import TOTAL_SLOTS, LocalNode, NodeEntry, Role, nodes_frame
-from course.sandbox.lifecycle import Managed
+from course.sandbox.lifecycle import Group, close_quietly, kill_and_close
 from course.sandbox.servers import Config, ConfigValue, RedisServer
 from course.settings import CLUSTER_BUS_OFFSET
 
@@ -69,17 +67,6 @@ CLUSTER_OWNED = frozenset({"cluster-enabled", "cluster-config-file", "cluster-no
 
 POLL_SECONDS = 0.05
 MAX_PROBLEMS_QUOTED = 5
-
-#: Clusters not closed yet: closed at exit before the servers' own clean-up runs.
-_open_clusters: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    # Registered after the sandbox processes' handler, so it runs first (atexit is last in, first
-    # out): killing the nodes beats stopping them one by one, a master waiting for its replicas.
-    for cluster in list(_open_clusters):
-        cluster.close()
 
 
 def start_lone_node(config: Config | None = None, *, name: str = "lone-node") -> RedisServer:
@@ -100,8 +87,10 @@ def start_lone_node(config: Config | None = None, *, name: str = "lone-node") ->
 # -- the cluster ----------------------------------------------------------------------------------
 
 
-class LocalCluster(ClusterOperations, ClusterAdmin, Managed):
+class LocalCluster(ClusterOperations, ClusterAdmin, Group):
     """``masters`` masters with ``replicas_per_master`` replicas each, on loopback."""
+
+    what = "cluster"
 
     def __init__(
         self,
@@ -141,54 +130,28 @@ class LocalCluster(ClusterOperations, ClusterAdmin, Managed):
         self._servers: list[RedisServer] = []  # every server ever started, for close()
         self._nodes: list[LocalNode] = []
         self._clients: list[RedisCluster] = []
-        self._started = False
-        self._closed = False
+        super().__init__()
 
     # -- life cycle --------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Start every node, form the cluster and wait until it is ready; idempotent."""
-        if self._closed:
-            raise RuntimeError("This cluster was closed; create a new LocalCluster.")
-        if self._started:
-            return self
-        self._started = True
-        _open_clusters.add(self)
+    def _start_members(self) -> None:
+        """Start every node, form the cluster and wait until it is ready."""
         total = self.masters_wanted * (1 + self.replicas_per_master)
-        try:
-            self._binaries = find_redis()
-            # Masters first: each master waits 2 s after it starts before it reports "ok",
-            # so the earlier they start, the earlier the whole cluster is ready.
-            for _ in range(total):
-                self._start_node()
-            deadline = time.monotonic() + self.ready_timeout
-            if self.bootstrap == "commands":
-                self._bootstrap_with_commands(deadline)
-            else:
-                self._bootstrap_with_redis_cli(deadline)
-            self.wait_ready(max(deadline - time.monotonic(), 0.0))
-        except BaseException:
-            self.close()
-            raise
-        return self
+        self._binaries = find_redis()
+        # Masters first: each master waits 2 s after it starts before it reports "ok",
+        # so the earlier they start, the earlier the whole cluster is ready.
+        for _ in range(total):
+            self._start_node()
+        deadline = time.monotonic() + self.ready_timeout
+        if self.bootstrap == "commands":
+            self._bootstrap_with_commands(deadline)
+        else:
+            self._bootstrap_with_redis_cli(deadline)
+        self.wait_ready(max(deadline - time.monotonic(), 0.0))
 
-    def close(self) -> None:
-        """Stop every node and delete its directory; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        _open_clusters.discard(self)
-        while self._clients:
-            with contextlib.suppress(Exception):
-                self._clients.pop().close()
-        # SIGKILL rather than a graceful shutdown: the files are deleted next, so there is nothing
-        # to save, and a master would otherwise wait for its replicas to catch up first.
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                server.kill()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                server.close()
+    def _close_members(self) -> None:
+        close_quietly(self._clients)
+        kill_and_close(self._servers)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{sum(n.running for n in self._nodes)} nodes running"

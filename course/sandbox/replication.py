@@ -27,7 +27,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from typing import Any, Self
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -35,7 +35,7 @@ from redis.retry import Retry
 
 from course.sandbox.binaries import RedisBinaries, find_redis
 from course.sandbox.config import Config, ConfigValue
-from course.sandbox.lifecycle import Managed
+from course.sandbox.lifecycle import Group, kill_and_close
 from course.sandbox.ports import LOOPBACK, PortClaim, claim_port
 from course.sandbox.servers import RedisServer
 
@@ -146,8 +146,10 @@ def paused(server: RedisServer) -> Iterator[RedisServer]:
         resume(server)
 
 
-class ReplicatedSet(Managed):
+class ReplicatedSet(Group):
     """One master and ``replicas`` replicas, each a sandbox :class:`RedisServer`."""
+
+    what = "replicated set"
 
     def __init__(
         self,
@@ -169,8 +171,7 @@ class ReplicatedSet(Managed):
         self.replicas: list[RedisServer] = []
         self._servers: list[RedisServer] = []
         self._nowhere: PortClaim | None = None
-        self._started = False
-        self._closed = False
+        super().__init__()
 
     def _label(self, index: int) -> str:
         # "master", "replica-1", ... or, with a name, "<name>-1" (the first master), "<name>-2", ...
@@ -185,8 +186,7 @@ class ReplicatedSet(Managed):
 
     def new_server(self, name: str | None = None, config: Config | None = None) -> RedisServer:
         """Start one more server with the set's configuration; it belongs to the set (closed with it)."""
-        if self._closed:
-            raise RuntimeError("This replicated set was closed; create a new one.")
+        self._refuse_if_closed()
         self._binaries = self._binaries or find_redis()
         index = len(self._servers)
         server = RedisServer(
@@ -198,25 +198,15 @@ class ReplicatedSet(Managed):
         server.start()  # from the calling thread: see the module docstring
         return server
 
-    def start(self) -> Self:
-        """Start the master and every replica, attach them with REPLICAOF and wait; idempotent."""
-        if self._closed:
-            raise RuntimeError("This replicated set was closed; create a new one.")
-        if self._started:
-            return self
-        self._started = True
-        try:
-            self.master = self.new_server(self._label(0))
-            for index in range(1, self.replicas_wanted + 1):
-                replica = self.new_server(self._label(index))
-                replicate(replica, self.master)
-                self.replicas.append(replica)
-            for replica in self.replicas:
-                wait_for_link(replica, self.master, self.link_timeout)
-        except BaseException:
-            self.close()
-            raise
-        return self
+    def _start_members(self) -> None:
+        """Start the master and every replica, attach them with REPLICAOF and wait."""
+        self.master = self.new_server(self._label(0))
+        for index in range(1, self.replicas_wanted + 1):
+            replica = self.new_server(self._label(index))
+            replicate(replica, self.master)
+            self.replicas.append(replica)
+        for replica in self.replicas:
+            wait_for_link(replica, self.master, self.link_timeout)
 
     def attach(
         self, replica: RedisServer, master: RedisServer | None = None, timeout: float | None = None
@@ -262,18 +252,8 @@ class ReplicatedSet(Managed):
         """kill -9 (a paused server too): no shutdown, no save, as a crash would."""
         server.kill()
 
-    def close(self) -> None:
-        """Kill every server and delete its directory; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        # SIGKILL: the files are deleted next, and a stopped (paused) process ignores SIGTERM.
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                server.kill()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                server.close()
+    def _close_members(self) -> None:
+        kill_and_close(self._servers)
         if self._nowhere is not None:
             self._nowhere.release()
 

@@ -21,19 +21,17 @@ die with the kernel anyway (parent-death signal).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import time
-import weakref
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any
 
 import redis
 from redis.sentinel import Sentinel
 
 from course.sandbox.binaries import RedisBinaries, find_redis
 from course.sandbox.config import Config
-from course.sandbox.lifecycle import Managed
+from course.sandbox.lifecycle import Group, close_quietly
 from course.sandbox.replication import ReplicatedSet, replication_info, wait_for_link
 from course.sandbox.sentinel import Monitor, SentinelProcess, flags_of
 from course.sandbox.servers import RedisServer
@@ -44,21 +42,12 @@ POLL_SECONDS = 0.02
 #: Flags that mean a Sentinel does not consider an instance healthy.
 UNHEALTHY = frozenset({"s_down", "o_down", "disconnected", "failover_in_progress"})
 
-_open_groups: weakref.WeakSet[SentinelGroup] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    # Runs before the sandbox's own handler (last in, first out): kill rather than stop one by one.
-    for group in list(_open_groups):
-        group.close()
-
 
 class SentinelNotReadyError(RuntimeError):
     """The Sentinels did not reach the expected state in time; the message says which did not."""
 
 
-class SentinelGroup(Managed):
+class SentinelGroup(Group):
     """One master, ``replicas`` replicas and ``sentinels`` Sentinels watching them as ``service``."""
 
     def __init__(
@@ -90,49 +79,30 @@ class SentinelGroup(Managed):
         self.sentinels: list[SentinelProcess] = []
         self._binaries: RedisBinaries | None = None
         self._clients: list[Sentinel] = []
-        self._started = False
-        self._closed = False
+        super().__init__()
 
     # -- life cycle ------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Start the servers and the Sentinels and wait until every Sentinel sees them all; idempotent."""
-        if self._closed:
-            raise RuntimeError("This group was closed; create a new SentinelGroup.")
-        if self._started:
-            return self
-        self._started = True
-        _open_groups.add(self)
-        try:
-            self._binaries = find_redis()
-            self.data.start()
-            assert self.data.master is not None
-            monitor = Monitor(
-                self.service,
-                self.data.master.port,
-                quorum=self.quorum,
-                down_after_ms=self.down_after_ms,
-                failover_timeout_ms=self.failover_timeout_ms,
-            )
-            for index in range(1, self.sentinels_wanted + 1):
-                sentinel = SentinelProcess(monitor, name=f"sentinel-{index}", binaries=self._binaries)
-                self.sentinels.append(sentinel)
-                sentinel.start()  # from the calling thread: it must die with the kernel
-            self.wait_ready()
-        except BaseException:
-            self.close()
-            raise
-        return self
+    def _start_members(self) -> None:
+        """Start the servers and the Sentinels and wait until every Sentinel sees them all."""
+        self._binaries = find_redis()
+        self.data.start()
+        assert self.data.master is not None
+        monitor = Monitor(
+            self.service,
+            self.data.master.port,
+            quorum=self.quorum,
+            down_after_ms=self.down_after_ms,
+            failover_timeout_ms=self.failover_timeout_ms,
+        )
+        for index in range(1, self.sentinels_wanted + 1):
+            sentinel = SentinelProcess(monitor, name=f"sentinel-{index}", binaries=self._binaries)
+            self.sentinels.append(sentinel)
+            sentinel.start()  # from the calling thread: it must die with the kernel
+        self.wait_ready()
 
-    def close(self) -> None:
-        """Kill every Sentinel and server and delete their directories; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        _open_groups.discard(self)
-        while self._clients:
-            with contextlib.suppress(Exception):
-                self._clients.pop().close()
+    def _close_members(self) -> None:
+        close_quietly(self._clients)
         for sentinel in self.sentinels:  # first, so that nobody reconfigures the servers meanwhile
             with contextlib.suppress(Exception):
                 sentinel.close()

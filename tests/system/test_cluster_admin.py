@@ -17,17 +17,13 @@ from course.checks import wait_until
 from course.sandbox.cluster import LocalCluster, LocalNode, start_lone_node
 from course.sandbox.cluster_health import readiness_problem
 from course.sandbox.servers import RedisStartError
+from tests.system.cluster_helpers import cluster_info
 
 
 @pytest.fixture
 def cluster() -> Iterator[LocalCluster]:
     with LocalCluster() as started:
         yield started
-
-
-def cluster_info(node: LocalNode) -> dict[str, str]:
-    text = node.client().execute_command("CLUSTER", "INFO")
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
 
 
 def open_slots(node: LocalNode) -> list[str]:

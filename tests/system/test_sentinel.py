@@ -7,8 +7,6 @@ a test started outlives it.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -20,8 +18,8 @@ from course.lessons.replication import SentinelEvents, sync_counters
 from course.sandbox.replication import ReplicatedSet, replication_info
 from course.sandbox.sentinel import Monitor, SentinelProcess, SentinelStartError
 from course.sandbox.sentinel_group import SentinelGroup
-from course.settings import sandbox_root
 from tests.kernel import Kernel
+from tests.owner_death import alive, owned_directories, printed_pids, sigkill_and_wait
 
 
 def children() -> set[int]:
@@ -30,13 +28,6 @@ def children() -> set[int]:
         for child in psutil.Process().children(recursive=True)
         if child.status() != psutil.STATUS_ZOMBIE and child.name().startswith(("redis", "valkey"))
     }
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 @pytest.fixture(autouse=True)
@@ -170,21 +161,17 @@ def test_pausing_the_master_fails_it_over_and_close_kills_a_paused_server(group:
 def test_killing_the_owner_takes_the_whole_group_with_it() -> None:
     kernel = Kernel().start()
     try:
-        ok, text = kernel.run(
+        pids = printed_pids(
+            kernel,
             "from course import SentinelGroup\n"
             "group = SentinelGroup(replicas=1, sentinels=3).start()\n"
-            "print(' '.join(str(p.pid) for p in [*group.servers, *group.sentinels]))\n"
+            "print(' '.join(str(p.pid) for p in [*group.servers, *group.sentinels]))\n",
         )
-        assert ok, text
-        pids = [int(pid) for pid in text.split()]
         assert len(pids) == 5
         assert all(alive(pid) for pid in pids)
-        os.kill(kernel.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(alive(pid) for pid in pids):
-            time.sleep(0.05)
-        assert [pid for pid in pids if alive(pid)] == [], "a server or Sentinel outlived its SIGKILLed owner"
-        leftovers = [p for p in sandbox_root().iterdir() if p.name.startswith(f"{kernel.pid}-")]
+        survivors = sigkill_and_wait(kernel.pid, pids, timeout=10)
+        assert survivors == [], "a server or Sentinel outlived its SIGKILLed owner"
+        leftovers = owned_directories(kernel.pid)
         assert len(leftovers) == 5
     finally:
         kernel.close()
