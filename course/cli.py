@@ -10,12 +10,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from course.sandbox.binaries import TOOLS, RedisNotFoundError, find_redis
+from course.sandbox.binaries import TOOLS, RedisBinaries, RedisNotFoundError, find_redis
+from course.sandbox.install import PROGRAMS, which
 from course.sandbox.leftovers import sweep_leftovers
 from course.sandbox.servers import RedisStartError, start_server
 from course.settings import COURSE_ROOT, SUBMISSION_TIMEOUT_SECONDS, sandbox_root
 
 PACKAGES = ("redis", "hiredis", "jupyterlab", "nbgrader", "nbval", "pandas", "matplotlib")
+
+#: Programs that only the monitoring lesson runs (the server's own tools are listed with it).
+MONITORING = ("prometheus", "promtool", "redis_exporter")
 
 
 def doctor() -> int:
@@ -32,14 +36,11 @@ def doctor() -> int:
     try:
         binaries = find_redis()
     except RedisNotFoundError as error:
-        print(f"redis      MISSING\n{error}")
+        print(f"Server     MISSING\n{error}")
         return 1
-    print(f"Redis      {binaries.version_text}, TLS {'yes' if binaries.tls else 'no (05_security needs it)'}")
-    for tool in TOOLS:
-        path = binaries.server if tool == "redis-server" else binaries.tools.get(tool)
-        print(f"  {tool:<16} {path or 'MISSING'}")
-        if path is None:
-            problems.append(f"{tool} is missing: lessons that run it will stop with a message.")
+    tls = "yes" if binaries.tls else "no (05_security needs it)"
+    print(f"Server     {binaries.describe()}, TLS {tls}")
+    problems += _report_tools(binaries)
     print(f"Sandbox    {sandbox_root()}")
     try:
         with start_server() as server:
@@ -50,6 +51,30 @@ def doctor() -> int:
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if any("failed to start" in p or "not installed" in p for p in problems) else 0
+
+
+def _report_tools(binaries: RedisBinaries) -> list[str]:
+    """One line per program a lesson runs: where it is, or MISSING and the lessons it gates."""
+    problems = []
+    lines: list[tuple[str, str]] = []
+    for tool in TOOLS[1:]:
+        path = binaries.tools.get(tool)
+        where = (
+            "" if path is None or binaries.beside_server(tool) else " (not beside the server: another build)"
+        )
+        lines.append((tool, f"{path}{where}" if path else "MISSING"))
+    lines.append(("a Sentinel runs", " ".join(binaries.sentinel_command())))
+    for name in MONITORING:
+        found = which(PROGRAMS[name].names)
+        lines.append((name, str(found) if found else "MISSING"))
+    print("Tools")
+    for name, where in lines:
+        print(f"  {name:<16} {where}")
+        if where == "MISSING":
+            program = PROGRAMS[name]
+            fix = f"apt-get install {program.apt}" if program.apt else f"brew install {program.brew}"
+            problems.append(f"{name} is missing: {program.needed_by} stops with a message ({fix}).")
+    return problems
 
 
 def clean(force: bool = False) -> int:

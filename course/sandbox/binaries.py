@@ -1,21 +1,25 @@
 """Find the server the course runs (Redis or Valkey), its tools, its version and TLS support.
 
 ``find_redis()`` looks where :mod:`course.sandbox.install` says (override variable, conda, PATH)
-for ``redis-server`` and, where that name is absent, ``valkey-server``. Tools are looked up next to
-the server first, under either name, so a Valkey server with Redis's ``redis-cli`` works too.
-Lessons read :attr:`RedisBinaries.flavour` and :attr:`RedisBinaries.version` to gate features.
+for ``redis-server`` and, where that name is absent, ``valkey-server``; a folder named by the
+override variable must hold one. Tools are looked up next to the server first, under either name,
+so a Valkey server with Redis's ``redis-cli`` works too. Lessons read
+:attr:`RedisBinaries.flavour` and :attr:`RedisBinaries.version` to gate features, and
+:attr:`RedisBinaries.tls` (a real TLS handshake, measured once on first use).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
 from course.sandbox.install import (
+    BIN_DIR_VARIABLE,
     MIN_REDIS_VERSION,
     PROGRAMS,
     REDIS_HINT,
@@ -41,17 +45,27 @@ def _text(version: tuple[int, int, int]) -> str:
 
 @dataclass(frozen=True)
 class RedisBinaries:
-    """The server found, its flavour and version, TLS support and the tools beside it."""
+    """The server found, its flavour and version, the tools found for it and its TLS support."""
 
     server: Path
     version: tuple[int, int, int]
-    tls: bool
     flavour: Flavour = "redis"
     tools: dict[str, Path] = field(default_factory=dict)
 
     @property
     def version_text(self) -> str:
         return _text(self.version)
+
+    @cached_property
+    def tls(self) -> bool:
+        """Does this build really serve TLS? Starts a probe server once (about a tenth of a second)."""
+        from course.sandbox.tls_probe import supports_tls
+
+        return supports_tls(self)
+
+    def beside_server(self, name: str) -> bool:
+        """Was tool ``name`` found in the server's own folder (so it is the same build)?"""
+        return name in self.tools and self.tools[name].parent == self.server.parent
 
     def describe(self) -> str:
         """``"Redis 7.0.15 (/usr/bin/redis-server)"``."""
@@ -66,10 +80,14 @@ class RedisBinaries:
             raise RedisNotFoundError(f"{name} was not found next to {self.server}.\n{hint}") from None
 
     def sentinel_command(self) -> list[str]:
-        """How to run a Sentinel: ``redis-sentinel``, or the server itself with ``--sentinel``."""
-        if "redis-sentinel" in self.tools:
+        """How to run a Sentinel of this build: its ``redis-sentinel``, or the server with ``--sentinel``.
+
+        A sentinel program found in another folder belongs to another build (Redis 7.0's beside a
+        Valkey server): the server binary itself runs as a Sentinel of its own version.
+        """
+        if self.beside_server("redis-sentinel"):
             return [str(self.tools["redis-sentinel"])]
-        return [str(self.server), "--sentinel"]  # every server binary can run as a Sentinel
+        return [str(self.server), "--sentinel"]
 
     def at_least(self, version: tuple[int, int, int], flavour: Flavour | None = None) -> bool:
         """Is this server ``flavour`` (any, if ``None``) at ``version`` or newer?"""
@@ -98,19 +116,6 @@ def parse_flavour(text: str) -> Flavour:
     return "valkey" if text.lower().startswith("valkey") else "redis"
 
 
-def _supports_tls(server: Path) -> bool:
-    # A build without TLS rejects the tls-port directive; a TLS build starts, finds no listener
-    # (port 0 everywhere) and exits at once.
-    result = subprocess.run(
-        [str(server), "--port", "0", "--tls-port", "0", "--save", "", "--appendonly", "no"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
-    return "Bad directive" not in (result.stdout + result.stderr)
-
-
 def _tool_names(name: str, flavour: Flavour) -> tuple[str, ...]:
     names = PROGRAMS[name].names
     return names if flavour == "redis" else tuple(reversed(names))
@@ -120,7 +125,13 @@ def _tool_names(name: str, flavour: Flavour) -> tuple[str, ...]:
 def find_redis() -> RedisBinaries:
     """Locate the server (override variable, conda, PATH) and check that it is new enough."""
     dirs = search_dirs()
-    server = which(PROGRAMS["redis-server"].names, dirs)
+    override = os.environ.get(BIN_DIR_VARIABLE)
+    # A folder named on purpose must hold the server: falling back to PATH would run another build.
+    server = which(PROGRAMS["redis-server"].names, [Path(override)] if override else dirs)
+    if server is None and override:
+        raise RedisNotFoundError(
+            f"{BIN_DIR_VARIABLE}={override} holds no redis-server (or valkey-server).\n{INSTALL_HINT}"
+        )
     if server is None:
         raise RedisNotFoundError(f"redis-server (or valkey-server) was not found.\n{INSTALL_HINT}")
     output = subprocess.run(
@@ -137,9 +148,7 @@ def find_redis() -> RedisBinaries:
     tools = {
         name: path for name in TOOLS[1:] if (path := which(_tool_names(name, flavour), tool_dirs)) is not None
     }
-    return RedisBinaries(
-        server=server, version=version, tls=_supports_tls(server), flavour=flavour, tools=tools
-    )
+    return RedisBinaries(server=server, version=version, flavour=flavour, tools=tools)
 
 
 def find_program(name: str) -> Path:
