@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -52,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[SPARE_VARIABLE] = f"{last - SPARE_PORTS + 1}-{last}"
 
 
+from course.sandbox.leftovers import sweep_leftovers  # noqa: E402
 from course.sandbox.servers import RedisServer  # noqa: E402
 from course.settings import sandbox_root  # noqa: E402
 
@@ -93,20 +95,44 @@ def server() -> Iterator[RedisServer]:
         yield started
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if hasattr(session.config, "workerinput"):
-        return  # an xdist worker: the controller checks once every worker has finished
-    root = sandbox_root()
+def _leftovers(root: Path) -> list[str]:
+    """What is still running or lying under ``root`` once dead owners' leftovers are swept.
+
+    A kernel that nbval or a test killed with SIGKILL takes its servers with it but leaves their
+    directories for the next start to sweep (the sandbox's design); the sweep here is that next
+    start. What remains belongs to a live process: a leak.
+    """
+    sweep_leftovers(root)
     processes = sandbox_processes(root)
-    directories = sandbox_dirs(root)
-    if processes or directories:
+    lines = [f"LEFT BEHIND: {p.name()} pid {p.pid}: {' '.join(p.cmdline())}" for p in processes]
+    lines += [f"LEFT BEHIND: sandbox directory {d}" for d in sandbox_dirs(root)]
+    for process in processes:
+        process.kill()
+    return lines
+
+
+_WORKER_LEFTOVERS = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist: collect what a worker found left behind in its own root."""
+    found = node.workeroutput.get("leftovers", []) if hasattr(node, "workeroutput") else []
+    node.config.stash.setdefault(_WORKER_LEFTOVERS, []).extend(found)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker checks its own root while it is still alive
+        workeroutput["leftovers"] = _leftovers(sandbox_root())
+        return
+    lines = session.config.stash.get(_WORKER_LEFTOVERS, [])
+    if not hasattr(session.config.option, "numprocesses") or not session.config.option.numprocesses:
+        lines = _leftovers(sandbox_root())
+    if lines:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = [f"LEFT BEHIND: {p.name()} pid {p.pid}: {' '.join(p.cmdline())}" for p in processes]
-        lines += [f"LEFT BEHIND: sandbox directory {d}" for d in directories]
         if reporter is not None:
             reporter.write_line("\n".join(lines), red=True, bold=True)
-        for process in processes:
-            process.kill()
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if _OWN_ROOT:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(os.environ["REDIS_COURSE_SANDBOX"], ignore_errors=True)

@@ -82,12 +82,15 @@ def test_invalid_arguments_are_refused_before_anything_starts() -> None:
 
 
 def test_ready_cluster_has_all_slots_served_and_every_replica_linked() -> None:
-    started = time.monotonic()
     with LocalCluster() as cluster:
-        # Redis's own floor is 2 s (a new master waits that long before it says "ok"); a replica
-        # left waiting for repl-diskless-sync-delay (5 s by default) would blow this budget.
-        assert time.monotonic() - started < 4.5
         check_ready_cluster(cluster)
+        # A replica left waiting for repl-diskless-sync-delay (5 s by default) before its first
+        # sync would make every cluster start slow (benchmarks/bench_cluster.py times it).
+        for node in cluster.nodes:
+            assert node.command("CONFIG", "GET", "repl-diskless-sync-delay") == [
+                "repl-diskless-sync-delay",
+                "0",
+            ]
 
 
 def check_ready_cluster(cluster: LocalCluster) -> None:
@@ -359,22 +362,26 @@ def test_a_lone_node_answers_keyslot_and_knows_only_itself() -> None:
 
 def test_a_cluster_left_open_dies_with_its_process() -> None:
     program = (
+        "import course.sandbox.servers as servers\n"
+        "graceful = servers.RedisServer.stop\n"
+        "def stop(self, *args, **kwargs):\n"
+        "    print('GRACEFUL-STOP', flush=True)\n"
+        "    graceful(self, *args, **kwargs)\n"
+        "servers.RedisServer.stop = stop\n"
         "from course.sandbox.cluster import LocalCluster\n"
         "cluster = LocalCluster(masters=3, replicas_per_master=1).start()\n"
         "print(' '.join(f'{n.server.pid}:{n.server.dir}' for n in cluster.nodes), flush=True)\n"
     )
-    started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=True
     )
-    elapsed = time.monotonic() - started
+    # Killed at exit, not stopped one by one (a master's shutdown waits for its replicas).
+    assert "GRACEFUL-STOP" not in result.stdout, "the nodes were stopped gracefully at exit"
     nodes = [item.split(":", 1) for item in result.stdout.split()]
     assert len(nodes) == 6
     for pid, directory in nodes:
         assert not psutil.pid_exists(int(pid)) or psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
         assert not Path(directory).exists()
-    # Killed at exit, not stopped one by one (a master's shutdown waits for its replicas).
-    assert elapsed < 15, f"the interpreter took {elapsed:.1f} s to exit"
 
 
 def test_a_sigkilled_kernel_takes_its_cluster_with_it() -> None:
@@ -390,10 +397,10 @@ def test_a_sigkilled_kernel_takes_its_cluster_with_it() -> None:
         pids = [int(pid) for pid in text.split()]
         assert len(pids) == 7
         os.kill(kernel.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60  # the kernel delivers the signal at once; this only polls
         while time.monotonic() < deadline and any(alive(pid) for pid in pids):
             time.sleep(0.05)
-        assert not [pid for pid in pids if alive(pid)], "cluster nodes outlived their SIGKILLed kernel by 5 s"
+        assert not [pid for pid in pids if alive(pid)], "cluster nodes outlived their SIGKILLed kernel"
     finally:
         kernel.close()
     with start_lone_node():  # the next start sweeps the dead kernel's directories

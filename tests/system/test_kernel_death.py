@@ -37,11 +37,11 @@ def test_sigkill_of_a_kernel_kills_its_servers_and_the_next_start_sweeps() -> No
         assert len(leftovers) == 2
 
         os.kill(kernel.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60  # the kernel delivers the signal at once; this only polls
         while time.monotonic() < deadline and any(alive(pid) for pid in server_pids):
             time.sleep(0.05)
         survivors = [pid for pid in server_pids if alive(pid)]
-        assert survivors == [], f"redis-server {survivors} outlived its SIGKILLed kernel by 5 s"
+        assert survivors == [], f"redis-server {survivors} outlived its SIGKILLed kernel"
         assert all(path.exists() for path in leftovers), "nothing has swept yet"
     finally:
         kernel.close()

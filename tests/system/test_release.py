@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from course.settings import COURSE_ROOT, MODULES
+from course.settings import COURSE_ROOT, modules
 
 pytestmark = pytest.mark.slow
 
-MODULES_PRESENT = [m for m in MODULES if any((COURSE_ROOT / "source" / m).glob("*.ipynb"))]
+MODULES_PRESENT = list(modules())
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
