@@ -59,10 +59,16 @@ def _report_tools(binaries: RedisBinaries) -> list[str]:
     lines: list[tuple[str, str]] = []
     for tool in TOOLS[1:]:
         path = binaries.tools.get(tool)
-        where = (
-            "" if path is None or binaries.beside_server(tool) else " (not beside the server: another build)"
-        )
-        lines.append((tool, f"{path}{where}" if path else "MISSING"))
+        if path is None:
+            lines.append((tool, "MISSING"))
+            continue
+        if path.parent == binaries.server.parent:
+            where = ""
+        elif binaries.same_build(tool):
+            where = f" ({binaries.server.name} under this name)"
+        else:
+            where = " (another build's: none beside the server)"
+        lines.append((tool, f"{path}{where}"))
     lines.append(("a Sentinel runs", " ".join(binaries.sentinel_command())))
     for name in MONITORING:
         found = which(PROGRAMS[name].names)

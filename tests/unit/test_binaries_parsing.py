@@ -72,9 +72,9 @@ def binaries(flavour: str = "redis", version: tuple[int, int, int] = (7, 0, 15))
 
 def test_tools_beside_the_server_and_from_elsewhere() -> None:
     found = binaries()
-    assert found.beside_server("redis-cli")
-    assert not found.beside_server("redis-sentinel")
-    assert not found.beside_server("redis-benchmark")
+    assert found.same_build("redis-cli")
+    assert not found.same_build("redis-sentinel")
+    assert not found.same_build("redis-benchmark")
     assert found.sentinel_command() == ["/opt/build/bin/redis-server", "--sentinel"]
 
 
