@@ -66,10 +66,10 @@ class RedisBinaries:
 
     @cached_property
     def tls(self) -> bool:
-        """Does this build really serve TLS? Starts a probe server once (about a tenth of a second)."""
-        from course.sandbox.tls_probe import supports_tls
+        """Does this build really serve TLS? A probe server and a handshake, once per build."""
+        from course.sandbox.tls_probe import tls_verdict
 
-        return supports_tls(self)
+        return tls_verdict(self)
 
     def same_build(self, name: str) -> bool:
         """Is tool ``name`` of the server's own build: in its folder, or the server under that name?"""
@@ -132,9 +132,21 @@ def _tool_names(name: str, flavour: Flavour) -> tuple[str, ...]:
     return names if flavour == "redis" else tuple(reversed(names))
 
 
+def cache_root() -> Path:
+    """Per-user folder of what the course learned about server builds, outside every sandbox root:
+    ``aliases/`` (the server under its tools' names) and ``tls/`` (builds that served TLS)."""
+    return Path(tempfile.gettempdir()) / f"redis-course-cache-{os.getuid()}"
+
+
+def build_key(server: Path) -> str:
+    """Names one exact server binary (path, size, modification time): a rebuilt one is another."""
+    target = server.resolve()
+    stat = target.stat()
+    return hashlib.sha256(f"{target}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
 def aliases_root() -> Path:
-    """Per-user folder of server aliases (symbolic links), outside every sandbox root."""
-    return Path(tempfile.gettempdir()) / f"redis-course-aliases-{os.getuid()}"
+    return cache_root() / "aliases"
 
 
 def server_alias(server: Path, name: str) -> Path:

@@ -4,19 +4,25 @@ Accepting the ``tls-port`` directive proves nothing: a Valkey build without Open
 ``tls-*`` option and only refuses at start ("Failed finding TLS support"), and Redis built with
 TLS as a module needs that module loaded. So the probe starts a sandbox server with a TLS port
 and a self-signed certificate, then sends PING over TLS. Any failure means "no TLS here".
+
+:func:`tls_verdict` remembers a "yes" per exact binary (:func:`course.sandbox.binaries.build_key`)
+so that every kernel after the first skips the probe; a "no" is measured again each time, so a
+probe that failed for another reason (a machine too busy to start it in time) is not kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
+import os
 from pathlib import Path
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from course.sandbox.binaries import RedisBinaries
+from course.sandbox.binaries import RedisBinaries, build_key, cache_root
 from course.sandbox.config import ConfigValue
 from course.sandbox.ports import LOOPBACK
 from course.sandbox.servers import RedisServer, RedisStartError
@@ -113,3 +119,18 @@ def supports_tls(binaries: RedisBinaries) -> bool:
         return False
     finally:
         server.close()  # also after a failed start, which leaves its directory behind
+
+
+def tls_verdict(binaries: RedisBinaries) -> bool:
+    """:func:`supports_tls`, with a "yes" remembered per build in the course's cache folder."""
+    remembered = cache_root() / "tls" / build_key(binaries.server)
+    if remembered.is_file():
+        return True
+    if not supports_tls(binaries):
+        return False
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        partial = remembered.with_name(f".{remembered.name}.{os.getpid()}")
+        partial.write_text(f"{binaries.describe()}\n")
+        os.replace(partial, remembered)  # atomic: kernels started together may both write it
+    return True

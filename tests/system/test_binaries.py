@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from course.sandbox.binaries import RedisBinaries, RedisNotFoundError, find_redis
+from course.sandbox.binaries import RedisBinaries, RedisNotFoundError, build_key, find_redis
 from course.sandbox.ports import LOOPBACK, claim_port
 from course.sandbox.servers import RedisServer, RedisStartError
-from course.sandbox.tls_probe import supports_tls, write_self_signed
+from course.sandbox.tls_probe import supports_tls, tls_verdict, write_self_signed
 from tests.builds import build_id, server_builds
 
 REDIS_LINE = "Redis server v={} sha=00000000:0 malloc=libc bits=64 build=0"
@@ -30,6 +30,15 @@ def fresh_lookup() -> Iterator[None]:
     find_redis.cache_clear()
     yield
     find_redis.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def private_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Aliases and TLS verdicts of this test's builds go to its own folder, not the user's cache."""
+    folder = tmp_path / "cache"
+    monkeypatch.setattr("course.sandbox.binaries.cache_root", lambda: folder)
+    monkeypatch.setattr("course.sandbox.tls_probe.cache_root", lambda: folder)
+    return folder
 
 
 @pytest.fixture
@@ -227,3 +236,18 @@ def test_the_tls_verdict_of_every_build_matches_a_real_handshake(
     binaries = find_redis()
     assert binaries.server.parent == folder
     assert binaries.tls is handshake(binaries, tmp_path)
+
+
+@pytest.mark.parametrize("folder", server_builds(), ids=build_id)
+def test_a_yes_is_remembered_per_build_and_a_no_is_measured_again(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path
+) -> None:
+    monkeypatch.setenv("REDIS_COURSE_BIN_DIR", str(folder))
+    binaries = find_redis()
+    verdict = tls_verdict(binaries)
+    remembered = private_cache / "tls" / build_key(binaries.server)
+    assert remembered.is_file() is verdict
+    probes: list[RedisBinaries] = []
+    monkeypatch.setattr("course.sandbox.tls_probe.supports_tls", lambda b: probes.append(b) or False)
+    assert tls_verdict(binaries) is verdict
+    assert len(probes) == (0 if verdict else 1)

@@ -70,7 +70,8 @@ def test_doctor_says_which_lesson_a_missing_tool_stops(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "REDIS_COURSE_BIN_DIR": str(tmp_path)},
+        # Its own temporary folder: the aliases and TLS verdict of this copy stay in tmp_path.
+        env={**os.environ, "REDIS_COURSE_BIN_DIR": str(tmp_path), "TMPDIR": str(tmp_path)},
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr  # missing tools only gate lessons
