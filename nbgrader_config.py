@@ -2,8 +2,14 @@
 
 Start JupyterLab (and run nbgrader) from this directory: nbgrader reads the config from the
 directory the server was started in.
+
+Grading has one path: the course's mending and feedback steps are nbgrader preprocessors and a
+hook configured here, so ``nbgrader autograde`` / ``generate_feedback``, the Formgrader and
+``python -m course grade`` (which runs these same nbgrader apps) give the same scores and feedback.
+Each mending step logs a ``course-grader mended ...`` line (see ``course/grader/markers.py``).
 """
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -30,3 +36,54 @@ c.Execute.interrupt_on_timeout = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# The grader's steps; a copy of the course without course/grader (a student's) grades as plain nbgrader.
+if importlib.util.find_spec("course.grader") is not None:
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        ClearOutput,
+        Execute,
+        GetGrades,
+        IgnorePattern,
+        LimitOutput,
+        OverwriteCells,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+    )
+
+    from course.grader.duplicates import DeduplicateGradeIds, ReportDuplicatedCellIds
+    from course.grader.feedback import HideHiddenTests, HideTestTracebacks
+    from course.grader.hooks import rename_misnamed_notebook
+    from course.grader.outputs import LimitOutputCharacters
+    from course.grader.restore import RestoreDeletedCells
+
+    # Before nbgrader looks for the notebooks: `pubsub (1).ipynb` is graded as pubsub.ipynb.
+    c.Autograde.pre_convert_hook = rename_misnamed_notebook
+    # nbgrader's default lists, with the course's steps (marked) in place.
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput,
+        ReportDuplicatedCellIds,  # course: nbformat renamed duplicated cell ids; say so
+        DeduplicateGradeIds,  # nbgrader's DeduplicateIds, logged
+        OverwriteKernelspec,
+        RestoreDeletedCells,  # course: put back deleted locked and graded cells
+        OverwriteCells,
+        CheckCellMetadata,
+    ]
+    c.Autograde.autograde_preprocessors = [
+        Execute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        LimitOutputCharacters,  # course: LimitOutput counts lines; a 30 MB line passes it
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    c.GenerateFeedback.preprocessors = [
+        GetGrades,
+        HideTestTracebacks,  # course: no traceback frame quotes a test cell
+        HideHiddenTests,  # course: no hidden test in feedback
+        CSSHTMLHeaderPreprocessor,
+    ]

@@ -11,15 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from course.sandbox.binaries import TOOLS, RedisBinaries, RedisNotFoundError, find_redis
-from course.sandbox.install import PROGRAMS, which
+from course.sandbox.install import PROGRAMS
 from course.sandbox.leftovers import sweep_leftovers
+from course.sandbox.prometheus import monitoring_tools
 from course.sandbox.servers import RedisStartError, start_server
 from course.settings import COURSE_ROOT, SUBMISSION_TIMEOUT_SECONDS, sandbox_root
 
 PACKAGES = ("redis", "hiredis", "jupyterlab", "nbgrader", "nbval", "pandas", "matplotlib")
-
-#: Programs that only the monitoring lesson runs (the server's own tools are listed with it).
-MONITORING = ("prometheus", "promtool", "redis_exporter")
 
 
 def doctor() -> int:
@@ -70,9 +68,6 @@ def _report_tools(binaries: RedisBinaries) -> list[str]:
             where = " (another build's: none beside the server)"
         lines.append((tool, f"{path}{where}"))
     lines.append(("a Sentinel runs", " ".join(binaries.sentinel_command())))
-    for name in MONITORING:
-        found = which(PROGRAMS[name].names)
-        lines.append((name, str(found) if found else "MISSING"))
     print("Tools")
     for name, where in lines:
         print(f"  {name:<16} {where}")
@@ -80,6 +75,11 @@ def _report_tools(binaries: RedisBinaries) -> list[str]:
             program = PROGRAMS[name]
             fix = f"apt-get install {program.apt}" if program.apt else f"brew install {program.brew}"
             problems.append(f"{name} is missing: {program.needed_by} stops with a message ({fix}).")
+    for name, found in monitoring_tools().items():  # optional: 06_monitoring's Prometheus parts
+        print(f"  {name:<16} {found or 'MISSING'}")
+        if found is None:
+            hint = PROGRAMS[name].hint()
+            problems.append(f"{name} is missing: 06_monitoring skips its Prometheus parts.\n{hint}")
     return problems
 
 
@@ -91,8 +91,10 @@ def clean(force: bool = False) -> int:
 
 
 def grade(args: argparse.Namespace) -> int:
-    """Grade the class; print one line per submission that needs the instructor's attention."""
-    from course.grader.classgrader import ClassGrader, extract_zip
+    """Grade the class with nbgrader, in parallel; print one line per submission that needs the
+    instructor's attention (mended, stopped, refused), then where the reports are."""
+    from course.grader.classgrader import ClassGrader
+    from course.grader.submissions import extract_zip
 
     if args.zip:
         unpacked = extract_zip(args.zip, COURSE_ROOT / "submitted")
@@ -139,13 +141,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     release_parser.add_argument("modules", nargs="*", help="default: every module with a source folder")
     grade_parser = commands.add_parser(
-        "grade", help="instructors: autograde every submission in parallel, with reports and feedback"
+        "grade",
+        help="instructors: nbgrader autograde + generate_feedback for every submission, in parallel "
+        "sandboxes with a time limit each; one merged gradebook; reports in grades/",
     )
     grade_parser.add_argument("modules", nargs="*", help="default: every module")
     grade_parser.add_argument("--zip", type=Path, help="unpack a zip of <student>/<module>/<notebook> first")
-    grade_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel submissions")
     grade_parser.add_argument(
-        "--timeout", type=float, default=SUBMISSION_TIMEOUT_SECONDS, help="seconds allowed per submission"
+        "--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (one worker each)"
+    )
+    grade_parser.add_argument(
+        "--timeout",
+        type=float,
+        default=SUBMISSION_TIMEOUT_SECONDS,
+        help="wall-clock seconds per submission (autograde + feedback); then its process tree is killed",
     )
     grade_parser.add_argument("--student", action="append", default=[], help="grade only these (repeatable)")
     grade_parser.add_argument("--force", action="store_true", help="grade unchanged submissions again")

@@ -8,10 +8,13 @@
 * :func:`load_seconds` - how long the last start spent loading data, as the server logged it.
 * :func:`fill` - write seeded keys fast (pipelined), with compressible or random values.
 * :func:`chop` - cut bytes off the end of a file, as a crash in the middle of a write leaves it.
+* :func:`filesystem_of` - the type of filesystem a directory is on (``tmpfs`` makes fsync nearly free).
+* :func:`fsync_seconds` - how long appending to a file and flushing it to the device takes there.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shlex
@@ -186,3 +189,57 @@ def chop(path: Path, nbytes: int) -> int:
     with path.open("r+b") as file:
         file.truncate(size - nbytes)
     return size - nbytes
+
+
+MOUNTS = Path("/proc/self/mounts")
+
+
+def _unescape_mount_field(field: str) -> str:
+    # /proc/self/mounts writes spaces, tabs, newlines and backslashes in paths as octal escapes.
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
+
+
+def filesystem_from_mounts(path: Path, mounts_text: str) -> str:
+    """The filesystem type of the mount (from a ``/proc/mounts`` text) that holds ``path``."""
+    target = str(Path(path))
+    best, found = -1, "unknown"
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point, kind = _unescape_mount_field(fields[1]), fields[2]
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= best:  # the deepest mount wins; a later one covers an earlier
+            best, found = len(mount_point), kind
+    return found
+
+
+def filesystem_of(path: Path) -> str:
+    """``"ext4"``, ``"tmpfs"``, ... for the directory ``path`` (Linux), or ``"unknown"`` elsewhere."""
+    try:
+        mounts = MOUNTS.read_text()
+    except OSError:
+        return "unknown"
+    return filesystem_from_mounts(Path(path).resolve(), mounts)
+
+
+def fsync_seconds(directory: Path, count: int = 50, size: int = 64) -> list[float]:
+    """Seconds each of ``count`` appends of ``size`` bytes plus a flush to the device took in ``directory``.
+
+    Flushes with ``fdatasync`` where it exists (Linux; what ``appendfsync`` uses there), else ``fsync``.
+    The scratch file is removed afterwards.
+    """
+    flush = getattr(os, "fdatasync", os.fsync)
+    scratch = Path(directory) / f".fsync-probe-{os.getpid()}"
+    times = []
+    descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            os.write(descriptor, b"x" * size)
+            flush(descriptor)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(descriptor)
+        scratch.unlink(missing_ok=True)
+    return times

@@ -5,7 +5,7 @@ for ``redis-server`` and, where that name is absent, ``valkey-server``; a folder
 override variable must hold one. Tools are looked up next to the server first, under either name,
 so a Valkey server with Redis's ``redis-cli`` works too. Lessons read
 :attr:`RedisBinaries.flavour` and :attr:`RedisBinaries.version` to gate features, and
-:attr:`RedisBinaries.tls` (a real TLS handshake, measured once on first use).
+:attr:`RedisBinaries.tls` (a real TLS handshake; see :mod:`course.sandbox.tls_probe`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -57,19 +57,14 @@ class RedisBinaries:
 
     server: Path
     version: tuple[int, int, int]
+    #: Does this build really serve TLS (a probe server answered PING over TLS)?
+    tls: bool = False
     flavour: Flavour = "redis"
     tools: dict[str, Path] = field(default_factory=dict)
 
     @property
     def version_text(self) -> str:
         return _text(self.version)
-
-    @cached_property
-    def tls(self) -> bool:
-        """Does this build really serve TLS? A probe server and a handshake, once per build."""
-        from course.sandbox.tls_probe import tls_verdict
-
-        return tls_verdict(self)
 
     def same_build(self, name: str) -> bool:
         """Is tool ``name`` of the server's own build: in its folder, or the server under that name?"""
@@ -125,6 +120,25 @@ def parse_version(text: str) -> tuple[int, int, int]:
 def parse_flavour(text: str) -> Flavour:
     """``Valkey server v=9.1.2 ...`` -> ``"valkey"``; anything else is Redis."""
     return "valkey" if text.lower().startswith("valkey") else "redis"
+
+
+#: What a server built without TLS says when asked for a TLS listener: older Redis rejects the
+#: directive; Valkey and newer Redis accept it and then find no TLS connection type.
+NO_TLS_MARKERS = ("Bad directive", "Failed finding TLS support", "Missing implement of connection type tls")
+
+
+def _supports_tls(server: Path) -> bool:
+    """Does the build *say* it has TLS? A quick first check; :mod:`course.sandbox.tls_probe` proves it."""
+    # A TLS listener without a certificate: a TLS build exits complaining about the certificate,
+    # a build without TLS exits with one of NO_TLS_MARKERS. Both exit before binding any port.
+    result = subprocess.run(
+        [str(server), "--port", "0", "--tls-port", "1", "--save", "", "--appendonly", "no"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return not any(marker in result.stdout + result.stderr for marker in NO_TLS_MARKERS)
 
 
 def _tool_names(name: str, flavour: Flavour) -> tuple[str, ...]:
@@ -210,7 +224,10 @@ def find_redis() -> RedisBinaries:
         if not found.same_build(name):
             with contextlib.suppress(OSError):  # no symbolic links here: keep what was found
                 aliases[name] = server_alias(server, _tool_names(name, flavour)[0])
-    return dataclasses.replace(found, tools={**tools, **aliases})
+    found = dataclasses.replace(found, tools={**tools, **aliases})
+    from course.sandbox.tls_probe import tls_verdict  # it starts servers, which need this module
+
+    return dataclasses.replace(found, tls=tls_verdict(found))
 
 
 def find_program(name: str) -> Path:

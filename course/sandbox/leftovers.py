@@ -90,8 +90,8 @@ def sweep_leftovers(root: Path | None = None, *, force: bool = False) -> list[Pa
             continue
         child = owner.get("server")
         if child and same_process(child["pid"], child["started"]):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child["pid"], signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child["pid"], signal.SIGKILL)  # the program and its save children
         shutil.rmtree(directory, ignore_errors=True)
         removed.append(directory)
     return removed

@@ -20,6 +20,7 @@ thread): Linux delivers the parent-death signal when the *thread* that forked th
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import os
 import shutil
@@ -32,6 +33,8 @@ import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar, Self
+
+import psutil
 
 from course.sandbox.leftovers import sweep_leftovers, write_owner
 from course.sandbox.lifecycle import Managed
@@ -238,11 +241,20 @@ class SandboxProcess(Managed):
         self._process = None
 
     def kill(self) -> None:
-        """SIGKILL the program, as a crash would: nothing is saved; idempotent."""
+        """SIGKILL the program and its children, as a crash would: nothing is saved; idempotent.
+
+        The whole process group goes: a save child (``redis-rdb-bgsave``) would otherwise outlive
+        its server and write into a directory that is about to be deleted.
+        """
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.kill()
+            try:
+                family = psutil.Process(self._process.pid).children(recursive=True)
+            except psutil.Error:
+                family = []
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)  # its own session: group id == pid
             self._process.wait()
+            psutil.wait_procs(family, timeout=10)  # gone before anyone deletes the directory
         self._process = None
 
     def restart(self, *, hard: bool = False) -> Self:

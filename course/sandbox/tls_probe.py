@@ -5,7 +5,8 @@ Accepting the ``tls-port`` directive proves nothing: a Valkey build without Open
 TLS as a module needs that module loaded. So the probe starts a sandbox server with a TLS port
 and a self-signed certificate, then sends PING over TLS. Any failure means "no TLS here".
 
-:func:`tls_verdict` remembers a "yes" per exact binary (:func:`course.sandbox.binaries.build_key`)
+:func:`tls_verdict` first asks what the build says (a build that refuses a TLS listener outright
+is a "no" at once), and remembers a "yes" per exact binary (:func:`course.sandbox.binaries.build_key`)
 so that every kernel after the first skips the probe; a "no" is measured again each time, so a
 probe that failed for another reason (a machine too busy to start it in time) is not kept.
 """
@@ -22,7 +23,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from course.sandbox.binaries import RedisBinaries, build_key, cache_root
+from course.sandbox.binaries import RedisBinaries, _supports_tls, build_key, cache_root
 from course.sandbox.config import ConfigValue
 from course.sandbox.ports import LOOPBACK
 from course.sandbox.servers import RedisServer, RedisStartError
@@ -122,7 +123,10 @@ def supports_tls(binaries: RedisBinaries) -> bool:
 
 
 def tls_verdict(binaries: RedisBinaries) -> bool:
-    """:func:`supports_tls`, with a "yes" remembered per build in the course's cache folder."""
+    """Does this build serve TLS? What it says first (no port, a few ms), then a real handshake,
+    whose "yes" is remembered per build in the course's cache folder."""
+    if not _supports_tls(binaries.server):
+        return False
     remembered = cache_root() / "tls" / build_key(binaries.server)
     if remembered.is_file():
         return True

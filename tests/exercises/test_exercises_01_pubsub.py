@@ -142,6 +142,36 @@ MUTANTS = [
         ),
     ),
     Variant("hard-coded pattern", *C, replace=(("self.pattern = pattern", 'self.pattern = "metrics:*"'),)),
+    Variant(
+        "start() returns without waiting for the confirmation",
+        *C,
+        replace=(
+            (
+                "        while True:  # wait for the server's confirmation\n"
+                "            message = self.pubsub.get_message(timeout=5)\n"
+                "            if message is None:\n"
+                '                raise TimeoutError("PSUBSCRIBE was not confirmed")\n'
+                '            if message["type"] == "psubscribe":\n'
+                "                return\n",
+                "",
+            ),
+        ),
+    ),
+    Variant(
+        "start() gives the confirmation 10 ms, then returns anyway",
+        *C,
+        replace=(
+            (
+                "        while True:  # wait for the server's confirmation\n"
+                "            message = self.pubsub.get_message(timeout=5)\n"
+                "            if message is None:\n"
+                '                raise TimeoutError("PSUBSCRIBE was not confirmed")\n'
+                '            if message["type"] == "psubscribe":\n'
+                "                return\n",
+                "        self.pubsub.get_message(timeout=0.01)  # usually the confirmation, not always\n",
+            ),
+        ),
+    ),
 ]
 
 CHAT_ROOM_WITH_LUA = '''
@@ -234,6 +264,56 @@ class MetricsCollector:
             self.thread = None
 """
 
+METRICS_WITH_A_READER_THREAD = """
+import queue as _queue
+
+class MetricsCollector:
+    def __init__(self, client, pattern="metrics:*"):
+        self.pubsub, self.pattern = client.pubsub(), pattern
+        self.inbox, self.confirmed, self.stopping = _queue.Queue(), threading.Event(), threading.Event()
+        self.reader = threading.Thread(target=self.read, daemon=True)
+
+    def read(self):  # the only thread that touches the PubSub until stop() has joined it
+        while not self.stopping.is_set():
+            message = self.pubsub.get_message(timeout=0.05)
+            if message is None:
+                continue
+            if message["type"] == "psubscribe":
+                self.confirmed.set()
+            elif message["type"] == "pmessage":
+                self.inbox.put(message)
+
+    def start(self):
+        self.pubsub.psubscribe(self.pattern)
+        self.reader.start()
+        if not self.confirmed.wait(30):
+            raise TimeoutError("PSUBSCRIBE not confirmed")
+
+    def collect(self, count, timeout):
+        rows, deadline = [], time.monotonic() + timeout
+        while len(rows) < count:
+            try:
+                message = self.inbox.get(timeout=max(deadline - time.monotonic(), 0))
+            except _queue.Empty:
+                break
+            kind, *names = message["channel"].split(":")
+            try:
+                body = json.loads(message["data"])
+                ts, value = float(body["ts"]), float(body["value"])
+            except (ValueError, TypeError, KeyError):
+                continue
+            if len(names) == 2:
+                rows.append({"channel": message["channel"], "host": names[0], "metric": names[1], "ts": ts, "value": value})
+        frame = pd.DataFrame(rows, columns=["channel", "host", "metric", "ts", "value"])
+        return frame.astype({"ts": float, "value": float})
+
+    def stop(self):
+        self.stopping.set()
+        if self.reader.is_alive():
+            self.reader.join()
+        self.pubsub.close()
+"""
+
 ALTERNATIVES = [
     Variant("ChatRoom with a Lua script and LPUSH", *A, source=CHAT_ROOM_WITH_LUA),
     Variant("Presence with SET NX + PEXPIRE and a manual SCAN loop", *B, source=PRESENCE_WITH_NX),
@@ -241,6 +321,11 @@ ALTERNATIVES = [
         "MetricsCollector on run_in_thread and a queue",
         *C,
         source=METRICS_WITH_LISTEN_THREAD,
+    ),
+    Variant(
+        "MetricsCollector whose reader thread signals the confirmation",
+        *C,
+        source=METRICS_WITH_A_READER_THREAD,
     ),
 ]
 

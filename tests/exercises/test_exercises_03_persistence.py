@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from course.sandbox.binaries import find_redis
 from tests.exercises.exercise_runner import (
+    ExerciseKernel,
+    ExerciseNotebook,
     ExerciseSuite,
     Variant,
+    check_mutant,
 )
+from tests.kernel import Kernel
 
 A, B, C, D = (
     ("part-a-solution", "part-a-tests"),
@@ -114,6 +126,11 @@ MUTANTS = [
         ),
     ),
     Variant(
+        "writes for a twentieth of `seconds`",
+        *B,
+        replace=(("    time.sleep(seconds)\n", "    time.sleep(seconds / 20)\n"),),
+    ),
+    Variant(
         "lost with the wrong sign",
         *B,
         replace=(('"lost": acknowledged - recovered', '"lost": recovered - acknowledged'),),
@@ -134,14 +151,14 @@ MUTANTS = [
         *C,
         replace=(
             (
-                "    while True:\n"
+                "    for attempt in range(10):\n"
                 "        # A save already running may predate the caller's latest writes: let it end, start our own.\n"
                 "        wait_for_background_saves(client)\n"
                 "        try:\n"
                 "            client.bgsave()\n"
                 "            break\n"
-                "        except redis.ResponseError as error:\n"
-                '            if "in progress" not in str(error) and "child process" not in str(error):\n'
+                "        except redis.ResponseError:  # another child started in between: wait for it, try again\n"
+                "            if attempt == 9:\n"
                 "                raise\n",
                 "    try:\n        client.bgsave()\n    except redis.ResponseError:\n        pass  # one is running: use it\n",
             ),
@@ -451,3 +468,74 @@ class TestPersistenceExercises(ExerciseSuite):
     module = "03_persistence"
     mutants = MUTANTS
     alternatives = ALTERNATIVES
+
+
+# -- Part B on a slow disk ----------------------------------------------------------------------
+# Part B's bound on acknowledged writes is derived from the disk's own pace. To prove that it holds
+# where an fsync is slow, the servers run under strace, which delays every fdatasync by 10 ms.
+
+SLOW_FSYNC_MS = 10
+
+SLOW_DISK_CHECK = f"""
+with start_server({{"appendonly": True, "appendfsync": "always"}}) as s:
+    c = s.client()
+    c.ping()
+    started = time.perf_counter()
+    for n in range(10):
+        c.set(f"k{{n}}", n)
+    per_write = (time.perf_counter() - started) / 10
+assert per_write >= {SLOW_FSYNC_MS * 0.8} / 1000, f"the emulated disk is not slow: {{per_write * 1000:.2f}} ms per write"
+print(f"{{per_write * 1000:.1f}} ms per write")
+"""
+
+
+@pytest.fixture(scope="module")
+def slow_disk_bin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose server is the real one started under strace with a slow fdatasync."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is needed to emulate a slow disk")
+    server = find_redis().server
+    folder = tmp_path_factory.mktemp("slow-disk")
+    wrapper = folder / server.name
+    # -D: the server keeps the pid the sandbox started (and its parent-death signal); strace traces
+    # it from a grandchild and exits with it.
+    wrapper.write_text(
+        f"#!/bin/sh\nexec {strace} -D -f -qq -o /dev/null -e trace=fdatasync "
+        f'-e inject=fdatasync:delay_exit={SLOW_FSYNC_MS * 1000} {server} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    probe = subprocess.run(
+        [str(wrapper), "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    if probe.returncode != 0 or "v=" not in probe.stdout:
+        pytest.skip(f"strace cannot trace the server here: {probe.stderr.strip()}")
+    return folder
+
+
+class TestPartBOnASlowDisk:
+    @pytest.fixture(scope="class")
+    @classmethod
+    def runner(cls, slow_disk_bin_dir: Path) -> Iterator[ExerciseKernel]:
+        notebook = ExerciseNotebook.load("03_persistence")
+        env = {"NBGRADER_EXECUTION": "autograde", "REDIS_COURSE_BIN_DIR": str(slow_disk_bin_dir)}
+        with Kernel(env=env, cwd=str(notebook.folder)) as kernel:
+            for cell_id in [*notebook.setup, B[0]]:
+                ok, text = kernel.run(notebook.cells[cell_id])
+                assert ok, f"{cell_id} failed:\n{text}"
+            yield ExerciseKernel(notebook, kernel)
+
+    @pytest.mark.slow
+    def test_the_emulated_disk_is_slow(self, runner: ExerciseKernel) -> None:
+        ok, output = runner.run_cell("slow-disk-check", SLOW_DISK_CHECK)
+        assert ok, output
+
+    @pytest.mark.slow
+    def test_reference_solution_passes(self, runner: ExerciseKernel) -> None:
+        ok, output = runner.run_cell(B[1])
+        assert ok, output
+
+    @pytest.mark.slow
+    def test_a_writer_stopped_early_still_fails(self, runner: ExerciseKernel) -> None:
+        (short,) = [variant for variant in MUTANTS if variant.name == "writes for a twentieth of `seconds`"]
+        check_mutant(runner, short)

@@ -181,9 +181,9 @@ def test_require_explains_which_feature_needs_what() -> None:
 
 def test_a_build_that_refuses_a_tls_port_has_no_tls(tmp_path: Path) -> None:
     server = fake_server(tmp_path / "notls", "9.1.2", "valkey-server")
-    binaries = RedisBinaries(server=server, version=(9, 1, 2), flavour="valkey")
-    assert supports_tls(binaries) is False
-    assert binaries.tls is False
+    binaries = RedisBinaries(server=server, version=(9, 1, 2), tls=True, flavour="valkey")
+    assert supports_tls(binaries) is False  # the probe server exits: no handshake
+    assert tls_verdict(binaries) is False  # what it says is enough
 
 
 def handshake(binaries: RedisBinaries, folder: Path) -> bool:
@@ -239,15 +239,16 @@ def test_the_tls_verdict_of_every_build_matches_a_real_handshake(
 
 
 @pytest.mark.parametrize("folder", server_builds(), ids=build_id)
-def test_a_yes_is_remembered_per_build_and_a_no_is_measured_again(
+def test_a_yes_is_remembered_per_build_and_a_no_is_never_written_down(
     folder: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path
 ) -> None:
     monkeypatch.setenv("REDIS_COURSE_BIN_DIR", str(folder))
     binaries = find_redis()
     verdict = tls_verdict(binaries)
+    assert verdict is binaries.tls
     remembered = private_cache / "tls" / build_key(binaries.server)
     assert remembered.is_file() is verdict
     probes: list[RedisBinaries] = []
     monkeypatch.setattr("course.sandbox.tls_probe.supports_tls", lambda b: probes.append(b) or False)
     assert tls_verdict(binaries) is verdict
-    assert len(probes) == (0 if verdict else 1)
+    assert probes == [], "a remembered yes, or a build that says no, starts no probe server"

@@ -14,8 +14,8 @@ from unittest import mock
 import pytest
 
 from course.sandbox.binaries import find_redis
-from course.sandbox.install import PROGRAMS, which
 from course.sandbox.leftovers import OWNER_FILE
+from course.sandbox.prometheus import monitoring_tools
 from course.settings import sandbox_root
 from tests.builds import build_id, server_builds
 
@@ -47,9 +47,8 @@ def test_doctor_names_the_server_its_version_and_every_tool(folder: Path) -> Non
         path = binaries.tools.get(tool)
         assert listed[tool].startswith(str(path) if path else "MISSING"), tool
     assert listed["a Sentinel runs"] == " ".join(binaries.sentinel_command())
-    for program in ("prometheus", "promtool", "redis_exporter"):
-        found = which(PROGRAMS[program].names)
-        assert listed[program] == (str(found) if found else "MISSING"), program
+    for program, found in monitoring_tools().items():
+        assert listed[program] == (found or "MISSING"), program
     assert "answered PING" in result.stdout
     assert "nbgrader" in result.stdout
 
@@ -62,7 +61,9 @@ def test_doctor_says_which_lesson_a_missing_tool_stops(tmp_path: Path) -> None:
     script = (
         "import sys, pathlib, course.sandbox.binaries as b, course.cli as cli\n"
         "b.search_dirs = lambda: [pathlib.Path(sys.argv[1])]\n"
-        "cli.which = lambda names, dirs=None: None\n"
+        "def _missing(name):\n"
+        "    raise b.RedisNotFoundError(name)\n"
+        "b.find_program = _missing\n"
         "sys.exit(cli.main(['doctor']))\n"
     )
     result = subprocess.run(
@@ -77,7 +78,7 @@ def test_doctor_says_which_lesson_a_missing_tool_stops(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr  # missing tools only gate lessons
     assert "redis-benchmark  MISSING" in result.stdout
     assert "PROBLEM: redis-benchmark is missing: 04_performance stops" in result.stdout
-    assert "PROBLEM: prometheus is missing: 06_monitoring stops" in result.stdout
+    assert "PROBLEM: prometheus is missing: 06_monitoring skips its Prometheus parts." in result.stdout
     # The server alone runs as its own check-aof and Sentinel, under those names.
     assert re.search(
         r"^  redis-check-aof  \S+/redis-check-aof \(redis-server under this name\)$", result.stdout, re.M

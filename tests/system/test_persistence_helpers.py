@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from course.lessons.persistence import (
     aof_dir,
+    filesystem_of,
     fill,
+    fsync_seconds,
     load_seconds,
     manifest_path,
     persistence_files,
@@ -104,3 +108,16 @@ def test_fill_writes_one_key_per_value() -> None:
         assert fill(client, 2500, prefix="x:", value_size=7, batch=1000) == 2500
         assert client.dbsize() == 2500
         assert len(client.get("x:2499") or b"") == 7
+
+
+def test_filesystem_and_fsync_of_a_servers_directory() -> None:
+    with RedisServer() as server:
+        kind = filesystem_of(server.dir)
+        if sys.platform.startswith("linux"):
+            assert kind != "unknown"
+            mounted = Path("/proc/self/mounts").read_text().splitlines()
+            assert kind in {line.split()[2] for line in mounted}
+        times = fsync_seconds(server.dir, count=5)
+        assert len(times) == 5
+        assert all(t > 0 for t in times)
+        assert not list(server.dir.glob(".fsync-probe-*")), "the scratch file is removed"

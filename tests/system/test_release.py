@@ -75,6 +75,7 @@ def submit(course: Path, student: str, module: str, notebooks: Path) -> None:
         shutil.copy(notebook, target)
 
 
+@pytest.mark.timeout(900)  # autogrades two submissions of every module
 def test_sources_get_full_marks_and_untouched_releases_get_zero(course: Path) -> None:
     for module in MODULES_PRESENT:
         submit(course, "solver", module, course / "source" / module)

@@ -7,6 +7,7 @@ import multiprocessing
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,22 @@ def test_a_sweep_never_removes_a_young_directory_whose_owner_file_is_unreadable(
         assert young.exists()
     finally:
         shutil.rmtree(young, ignore_errors=True)
+
+
+def test_kill_and_close_take_a_running_save_child_with_the_server() -> None:
+    # A BGSAVE child lives in the server's process group; it must not outlive a killed server.
+    with RedisServer({"rdb-key-save-delay": 1_000_000}) as server:
+        client = server.client()
+        client.mset({f"k{i}": i for i in range(20)})
+        client.bgsave()
+        assert server.pid is not None
+        parent = psutil.Process(server.pid)
+        children: list[psutil.Process] = []
+        deadline = time.monotonic() + 60
+        while not children and time.monotonic() < deadline:
+            children = parent.children()
+            time.sleep(0.01)
+        assert children, "BGSAVE started no child"
+        server.kill()
+        alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        assert not alive, f"save children outlived kill(): {alive}"

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from course.lessons.persistence import DEFAULT_SAVE_POINTS, ManifestEntry, chop, read_manifest, values
+from course.lessons.persistence import (
+    DEFAULT_SAVE_POINTS,
+    ManifestEntry,
+    chop,
+    filesystem_from_mounts,
+    read_manifest,
+    values,
+)
 
 
 def test_default_save_points_are_redis_7s() -> None:
@@ -61,3 +68,33 @@ def test_chop_cuts_the_tail(tmp_path: Path) -> None:
     for bad in (0, 8):
         with pytest.raises(ValueError, match="cannot cut"):
             chop(path, bad)
+
+
+MOUNTS = """\
+/dev/vda / ext4 rw,relatime 0 0
+proc /proc proc rw,nosuid 0 0
+tmpfs /tmp tmpfs rw,nosuid,nodev 0 0
+/dev/vdb /tmp/disk xfs rw 0 0
+tmpfs /srv/my\\040data tmpfs rw 0 0
+overlay /tmp overlay rw 0 0
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/", "ext4"),
+        ("/home/ada", "ext4"),
+        ("/tmp/redis-course-0/1-x", "overlay"),  # mounted over /tmp later: the later mount wins
+        ("/tmp/disk/a", "xfs"),  # the deepest mount point wins
+        ("/tmp/diskette", "overlay"),  # a name that only starts like a mount point is not inside it
+        ("/srv/my data/f", "tmpfs"),  # escaped spaces in mount points
+        ("/proc", "proc"),
+    ],
+)
+def test_filesystem_from_mounts_picks_the_deepest_mount(path: str, expected: str) -> None:
+    assert filesystem_from_mounts(Path(path), MOUNTS) == expected
+
+
+def test_filesystem_from_mounts_without_a_match() -> None:
+    assert filesystem_from_mounts(Path("/x"), "") == "unknown"
