@@ -49,8 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     size = len(ports) // count
     first = ports.start + index * size
     last = first + size - 1
-    os.environ["REDIS_COURSE_PORTS"] = f"{first}-{last - SPARE_PORTS}"
-    os.environ[SPARE_VARIABLE] = f"{last - SPARE_PORTS + 1}-{last}"
+    spare = min(SPARE_PORTS, size // 3)  # a narrow REDIS_COURSE_PORTS still leaves servers most
+    os.environ["REDIS_COURSE_PORTS"] = f"{first}-{last - spare}"
+    os.environ[SPARE_VARIABLE] = f"{last - spare + 1}-{last}"
 
 
 from course.sandbox.leftovers import sweep_leftovers  # noqa: E402

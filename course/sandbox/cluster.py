@@ -11,9 +11,13 @@
         cluster.restart(old)                   # comes back as a replica of ``new``
         extra = cluster.add_node(via="redis-cli")  # redis-cli --cluster add-node
         cluster.move_slots(new, extra, 100)        # redis-cli --cluster reshard
+        cluster.rebalance({extra: 0.5})            # redis-cli --cluster rebalance
+        print(cluster.check())                     # redis-cli --cluster check
 
 Nodes join with our own commands (the default) or through ``redis-cli --cluster add-node``;
-slots move only through ``redis-cli --cluster reshard`` (moving them by hand is an exercise).
+slots move only through ``redis-cli --cluster reshard``, ``fix`` or ``rebalance`` (moving them by
+hand is an exercise). ``check``, ``fix``, ``rebalance`` and ``remove_node`` (``del-node``) are in
+:mod:`course.sandbox.cluster_admin`; ``pause`` / ``resume`` freeze a node with SIGSTOP / SIGCONT.
 redis-cli's last report stays in ``redis_cli_output``. ``set_node_timeout`` changes how soon
 failures are detected, on the running nodes at once. ``start_lone_node`` starts a single
 cluster-enabled server that has met nobody (for ``CLUSTER KEYSLOT`` or a cluster built by hand).
@@ -46,9 +50,10 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from course.sandbox.binaries import RedisBinaries, find_redis
+from course.sandbox.cluster_admin import ClusterAdmin
 from course.sandbox.cluster_health import ClusterNotReadyError, describe, readiness_problem
 from course.sandbox.cluster_ops import ClusterOperations, Via
-from course.sandbox.cluster_view import TOTAL_SLOTS, LocalNode, NodeEntry, Role
+from course.sandbox.cluster_view import TOTAL_SLOTS, LocalNode, NodeEntry, Role, nodes_frame
 from course.sandbox.lifecycle import Managed
 from course.sandbox.servers import Config, ConfigValue, RedisServer
 from course.settings import CLUSTER_BUS_OFFSET
@@ -63,6 +68,7 @@ NODES_FILE = "nodes.conf"
 CLUSTER_OWNED = frozenset({"cluster-enabled", "cluster-config-file", "cluster-node-timeout", "cluster-port"})
 
 POLL_SECONDS = 0.05
+MAX_PROBLEMS_QUOTED = 5
 
 #: Clusters not closed yet: closed at exit before the servers' own clean-up runs.
 _open_clusters: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
@@ -84,13 +90,17 @@ def start_lone_node(config: Config | None = None, *, name: str = "lone-node") ->
     """
     settings: dict[str, ConfigValue] = {"cluster-enabled": "yes", **(config or {})}
     server = RedisServer(settings, name=name, port_offsets=(CLUSTER_BUS_OFFSET,))
-    return server.start()
+    try:
+        return server.start()
+    except BaseException:
+        server.close()  # a server that never started leaves no directory behind
+        raise
 
 
 # -- the cluster ----------------------------------------------------------------------------------
 
 
-class LocalCluster(ClusterOperations, Managed):
+class LocalCluster(ClusterOperations, ClusterAdmin, Managed):
     """``masters`` masters with ``replicas_per_master`` replicas each, on loopback."""
 
     def __init__(
@@ -234,11 +244,11 @@ class LocalCluster(ClusterOperations, Managed):
         node.role, node.master_id = role, master_id
 
     def _refresh(self) -> None:
-        """Update every node's role: a running node says it itself, a dead one is as others see it."""
+        """Update every node's role: a responsive node says it itself, others are as it sees them."""
         others_view: list[NodeEntry] = []
         told: set[str] = set()
         for node in self._nodes:
-            if not node.running:
+            if not node.responsive:
                 continue
             try:
                 view = node.view()
@@ -273,7 +283,7 @@ class LocalCluster(ClusterOperations, Managed):
 
     def _reference_view(self) -> list[NodeEntry]:
         """The slot map as a running node sees it (masters first: they are told of changes first)."""
-        candidates = sorted((n for n in self._nodes if n.running), key=lambda n: n.role != "master")
+        candidates = sorted((n for n in self._nodes if n.responsive), key=lambda n: n.role != "master")
         for node in candidates:
             with contextlib.suppress(redis.RedisError):
                 return node.view()
@@ -308,34 +318,7 @@ class LocalCluster(ClusterOperations, Managed):
         ``seen_from`` picks the node whose view is shown (by default a running master).
         """
         view = seen_from.view() if seen_from is not None else self._reference_view()
-        by_id = self._by_id()
-        names = {
-            entry.node_id: by_id[entry.node_id].name if entry.node_id in by_id else "?" for entry in view
-        }
-        first_slot = {entry.node_id: entry.slots[0][0] if entry.slots else TOTAL_SLOTS for entry in view}
-
-        def order(entry: NodeEntry) -> tuple[int, str, str, int]:
-            # Groups in slot order (empty masters last), each master before its replicas.
-            group = entry.master_id if entry.role == "replica" and entry.master_id else entry.node_id
-            return first_slot.get(group, TOTAL_SLOTS), names.get(group, ""), entry.role, entry.port
-
-        rows = [
-            {
-                "node": names[entry.node_id],
-                "id": entry.node_id,
-                "address": f"{entry.host}:{entry.port}",
-                "port": entry.port,
-                "role": entry.role,
-                "flags": ",".join(sorted(entry.flags)),
-                "master_id": entry.master_id or "",
-                "master": names.get(entry.master_id, "?") if entry.master_id else "",
-                "link_state": entry.link_state,
-                "slots": entry.slot_count,
-                "slot_ranges": entry.slot_ranges,
-            }
-            for entry in sorted(view, key=order)
-        ]
-        return pd.DataFrame(rows)
+        return nodes_frame(view, {node.node_id: node.name for node in self._nodes})
 
     # -- readiness -----------------------------------------------------------------------------------
 
@@ -343,43 +326,25 @@ class LocalCluster(ClusterOperations, Managed):
         """Poll until ``done()`` holds and the cluster is ready, or raise with the reason."""
         limit = self.ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
+        seen: dict[str, None] = {}  # every distinct problem, in order: the last one may not be the cause
         while True:
             problem = readiness_problem(self._nodes)
             if problem is None and done():
                 self._refresh()
                 return
+            if problem is not None:
+                seen.setdefault(f"{problem[0].name if problem[0] else 'The cluster'} {problem[1]}.")
             if time.monotonic() >= deadline:
                 detail = describe(*problem) if problem else f"{condition} did not happen"
-                raise ClusterNotReadyError(f"{condition}: not done after {limit:.1f} s.\n{detail}")
+                earlier = "".join(f"\n  {line}" for line in list(seen)[:MAX_PROBLEMS_QUOTED])
+                raise ClusterNotReadyError(
+                    f"{condition}: not done after {limit:.1f} s.\n{detail}\nSeen while waiting:{earlier}"
+                )
             time.sleep(POLL_SECONDS)
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the cluster is ready (see the module docstring), or raise ClusterNotReadyError."""
         self._wait("Cluster ready", timeout, lambda: True)
-
-    def wait_for_replication(self, timeout: float = 10.0) -> None:
-        """Wait until every running replica has processed everything its master has sent.
-
-        Replication is asynchronous: without this, writes acknowledged just before a master is
-        killed can be missing from the replica that replaces it.
-        """
-        self._refresh()
-        by_id = self._by_id()
-        deadline = time.monotonic() + timeout
-        for replica in self.replicas():
-            master = by_id.get(replica.master_id or "")
-            if master is None or not master.running:
-                continue
-            while True:
-                target = int(master.replication_info()["master_repl_offset"])
-                done = int(replica.replication_info().get("slave_repl_offset", -1))
-                if done >= target:
-                    break
-                if time.monotonic() > deadline:
-                    raise ClusterNotReadyError(
-                        f"{replica.name} processed offset {done} of {target} within {timeout:.1f} s."
-                    )
-                time.sleep(0.01)
 
     # -- clients ---------------------------------------------------------------------------------------
 
@@ -387,7 +352,7 @@ class LocalCluster(ClusterOperations, Managed):
         """A redis-py ``RedisCluster`` (``decode_responses=True`` unless overridden), closed with us."""
         kwargs.setdefault("decode_responses", True)
         # Every running node is a way in, so the client connects even while some node is down.
-        startup = [StartupNode(node.host, node.port) for node in self._nodes if node.running]
+        startup = [StartupNode(node.host, node.port) for node in self._nodes if node.responsive]
         client = RedisCluster(startup_nodes=startup, **kwargs)
         self._clients.append(client)
         return client

@@ -1,9 +1,11 @@
 """02_cluster: the hidden tests reject plausible wrong answers and accept other correct ones.
 
 Parts C and D start their own clusters, so each of their variants costs a few seconds.
-Two wrong answers are deliberately missing because no behaviour test can tell them apart from
-correct ones: Part C returning as soon as the new master says so itself (the other nodes learn it
-within milliseconds), and Part D sending MIGRATING before IMPORTING (a race of one round trip).
+Part C's hidden tests freeze one node (SIGSTOP) through a second failover, so an answer that
+returns before *every* node agrees fails every time, even though the other nodes learn of a new
+master within milliseconds. One wrong answer is deliberately missing because no behaviour test can
+tell it apart from a correct one: Part D sending MIGRATING before IMPORTING (a race of one round
+trip).
 """
 
 from __future__ import annotations
@@ -177,7 +179,53 @@ def wait_for_failover(nodes, old_master_id, timeout=15.0):
     raise TimeoutError("no failover")
 """
 
+RETURNS_WHEN_THE_NEW_MASTER_SAYS_SO = """
+def wait_for_failover(nodes, old_master_id, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    lines = [line.split() for line in nodes[0].execute_command("CLUSTER", "NODES").splitlines()]
+    heir = next(fields[0] for fields in lines if fields[3] == old_master_id)
+    by_id = {client.execute_command("CLUSTER", "MYID"): client for client in nodes}
+    while time.monotonic() < deadline:
+        if by_id[heir].execute_command("ROLE")[0] == "master":
+            return heir
+        time.sleep(0.05)
+    raise TimeoutError("no failover")
+"""
+
+RETURNS_WHEN_THE_FIRST_NODE_AGREES = """
+def wait_for_failover(nodes, old_master_id, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    first = nodes[0]
+
+    def lines():
+        return [line.split() for line in first.execute_command("CLUSTER", "NODES").splitlines()]
+
+    wanted = next(fields[8:] for fields in lines() if fields[0] == old_master_id)
+    while time.monotonic() < deadline:
+        for fields in lines():
+            if fields[0] != old_master_id and "master" in fields[2] and fields[8:] == wanted:
+                if "cluster_state:ok" in first.execute_command("CLUSTER", "INFO"):
+                    return fields[0]
+        time.sleep(0.05)
+    raise TimeoutError("no failover")
+"""
+
 FAILOVER_MUTANTS = [
+    Variant(
+        "returns as soon as the new master says so itself", *C, source=RETURNS_WHEN_THE_NEW_MASTER_SAYS_SO
+    ),
+    Variant("returns once the first node agrees", *C, source=RETURNS_WHEN_THE_FIRST_NODE_AGREES),
+    Variant(
+        "skips the last node",
+        *C,
+        replace=(
+            ("views = [view(client) for client in nodes]", "views = [view(client) for client in nodes[:-1]]"),
+            (
+                'states = [client.execute_command("CLUSTER", "INFO") for client in nodes]',
+                'states = [client.execute_command("CLUSTER", "INFO") for client in nodes[:-1]]',
+            ),
+        ),
+    ),
     Variant("returns the replica at once", *C, source=RETURNS_THE_REPLICA_AT_ONCE),
     Variant("returns once the old master is flagged fail", *C, source=RETURNS_WHEN_FLAGGED_FAIL),
     Variant(

@@ -363,6 +363,17 @@ MUTANTS = [
         replace=(('    if n < 1:\n        raise ValueError("n must be at least 1")\n', ""),),
     ),
     Variant(
+        "a key deleted during the report keeps a row (0 bytes)",
+        *B,
+        replace=(
+            (
+                "            if size is not None:  # None: the key was deleted since SCAN returned it\n"
+                '                rows.append({"key": key, "type": kind, "bytes": int(size)})',
+                '            rows.append({"key": key, "type": kind, "bytes": int(size or 0)})',
+            ),
+        ),
+    ),
+    Variant(
         "empty report without columns",
         *B,
         replace=(("pd.DataFrame(rows[:n], columns=REPORT_COLUMNS)", "pd.DataFrame(rows[:n])"),),
