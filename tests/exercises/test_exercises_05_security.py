@@ -9,3 +9,4 @@ from tests.exercises.variants import collect, security_a, security_b, security_c
 class TestSecurityExercises(ExerciseSuite):
     module = "05_security"
     mutants, alternatives = collect(security_a, security_b, security_c, security_d)
+    tls_tests = frozenset({"part-c-tests"})

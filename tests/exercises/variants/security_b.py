@@ -66,6 +66,7 @@ MUTANTS = [
                 'findings["tls"] = None',
             ),
         ),
+        needs_tls=True,
     ),
     Variant(
         "dangerous: a disabled default user counts",
