@@ -15,7 +15,8 @@ import pandas as pd
 from course.grader.gradebook import db_url
 
 GRADES_COLUMNS = ["student", "module", "score", "max_score"]
-EXERCISE_COLUMNS = ["student", "module", "exercise", "score", "max_score"]
+# A module may hold several notebooks, and a grade id is unique only within its notebook.
+EXERCISE_COLUMNS = ["student", "module", "notebook", "exercise", "score", "max_score"]
 REPORT_COLUMNS = ["student", "module", "status", "score", "max_score", "seconds", "reasons"]
 
 
@@ -40,12 +41,14 @@ def gradebook_tables(db: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 student = submission.student.id
                 rows.append([student, assignment.name, submission.score, submission.max_score])
                 exercises += [
-                    [student, assignment.name, grade.name, grade.score, grade.max_score]
+                    [student, assignment.name, notebook.name, grade.name, grade.score, grade.max_score]
                     for notebook in submission.notebooks
                     for grade in notebook.grades
                 ]
     grades = pd.DataFrame(rows, columns=GRADES_COLUMNS).sort_values(["module", "student"])
-    table = pd.DataFrame(exercises, columns=EXERCISE_COLUMNS).sort_values(["module", "student", "exercise"])
+    table = pd.DataFrame(exercises, columns=EXERCISE_COLUMNS).sort_values(
+        ["module", "student", "notebook", "exercise"]
+    )
     return grades, table
 
 

@@ -242,7 +242,9 @@ def test_reports(graded_class: GradedClass) -> None:
     assert len(grades) == 1 + len(CLASS)
     assert f"correct-1,{MODULE},{MAX_SCORE},{MAX_SCORE}" in grades
     exercises = (root / "grades" / "exercises.csv").read_text().splitlines()
+    assert exercises[0] == "student,module,notebook,exercise,score,max_score"
     assert len(exercises) == 1 + len(CLASS) * len(POINTS)
+    assert {line.split(",")[2] for line in exercises[1:]} == {NOTEBOOK.removesuffix(".ipynb")}
     report = (root / "grades" / "report.csv").read_text()
     assert f"not-json,{MODULE},rejected,0.0,{MAX_SCORE}" in report
     assert (root / "grades" / "distribution.png").read_bytes()[:4] == b"\x89PNG"
