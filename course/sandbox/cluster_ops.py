@@ -192,11 +192,15 @@ class ClusterOperations:
         self._refresh()
         if replica.role != "replica":
             raise ValueError(f"{replica.name} is a {replica.role}; CLUSTER FAILOVER is sent to a replica.")
+        old_master = self._by_id().get(replica.master_id or "")
         replica.command("CLUSTER", "FAILOVER")
 
         def swapped() -> bool:
+            # The old master learns of its demotion by gossip, a moment after the replica's promotion.
             self._refresh()
-            return replica.role == "master"
+            if old_master is None or not old_master.responsive:
+                return replica.role == "master"
+            return replica.role == "master" and old_master.master_id == replica.node_id
 
         self._wait(f"Manual failover to {replica.name}", timeout, swapped)
         return replica
