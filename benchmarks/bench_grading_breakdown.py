@@ -1,8 +1,10 @@
 """Where one submission's grading time goes, for every notebook of every module.
 
-For each module, one complete submission (the source notebooks) is graded by plain
-``nbgrader autograde`` then ``generate_feedback``, in a probe process that times each phase from
-inside (nbclient's kernel start, each cell, the kernel's shutdown) and the process's CPU:
+For each module, one complete submission (the source notebooks) is graded by ``nbgrader
+autograde`` then ``generate_feedback`` in a probe process that times each phase from inside
+(nbclient's kernel start, each cell, the kernel's shutdown) and counts CPU seconds; twice: as
+plain nbgrader does it, and as the course grader's worker does it (kernels forked from a zygote
+that has the kernels' imports done, see course/grader/kernels.py). The phases:
 
 * nbgrader start-up: interpreter start, imports and the app's configuration (paid once per
   ``nbgrader`` command; the course grader's workers pay it once per job);
@@ -38,14 +40,30 @@ from course.grader.processes import nbgrader_env  # noqa: E402
 from course.settings import COURSE_ROOT, modules  # noqa: E402
 
 
-def probe(work: Path, module: str, student: str) -> dict[str, Any]:
-    """Grade one submission in this process, timing each phase (runs in a fresh process)."""
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+def probe(work: Path, module: str, student: str, fork: bool) -> dict[str, Any]:
+    """Grade one submission in this process, timing each phase (runs in a fresh process).
+
+    ``fork``: as the course's worker grades, with kernels forked from a zygote made after the
+    worker's one-off imports (timed apart: a worker pays them once, not per submission)."""
     import nbformat
     from nbclient.client import NotebookClient
 
-    from course.grader.worker import nbgrader_in_process
+    from course.grader.worker import FORKED_KERNELS, nbgrader_in_process
 
     imported = time.perf_counter()
+    preload_cpu = preload_wall = 0.0
+    if fork:
+        from course.grader.kernels import ZYGOTE, preload
+
+        before = cpu_seconds()
+        preload()
+        ZYGOTE.start()
+        preload_cpu, preload_wall = cpu_seconds() - before, time.perf_counter() - imported
     events: list[tuple[str, str, float, float]] = []  # (kind, name, start, end)
     current: dict[str, str] = {"notebook": ""}
 
@@ -85,27 +103,29 @@ def probe(work: Path, module: str, student: str) -> dict[str, Any]:
 
     os.chdir(work)
     who = [module, "--student", student, "--force"]
+    kernels = [f"--Execute.kernel_manager_class={FORKED_KERNELS}"] if fork else []
     started = time.perf_counter()
-    code, log = nbgrader_in_process(["autograde", *who])
+    code, log = nbgrader_in_process(["autograde", *who, *kernels])
     graded = time.perf_counter()
     assert code == 0, log[-3000:]
     code, log = nbgrader_in_process(["generate_feedback", *who])
     assert code == 0, log[-3000:]
     done = time.perf_counter()
+    if fork:
+        ZYGOTE.close()  # reaped: its kernels' CPU counts among this process's children
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    score = 0.0
     for path in (work / "autograded" / student / module).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             for output in cell.get("outputs", []):
                 assert output.get("output_type") != "error", f"{path.name}: {output.get('ename')}"
     return {
-        "startup": imported - PROBE_STARTED + interpreter_seconds(),
+        "startup": imported - PROBE_STARTED + interpreter_seconds() + preload_wall,
+        "preload_cpu": preload_cpu,
         "autograde": graded - started,
         "feedback": done - graded,
         "events": [[kind, name, start - started, end - started] for kind, name, start, end in events],
-        "cpu_self": own.ru_utime + own.ru_stime,
+        "cpu_self": own.ru_utime + own.ru_stime - preload_cpu,
         "cpu_children": children.ru_utime + children.ru_stime,
-        "score": score,
     }
 
 
@@ -138,12 +158,12 @@ def import_seconds(program: str) -> float:
     return min(run(program) for _ in range(2)) - min(run("pass") for _ in range(2))
 
 
-def measure(module: str, scratch: Path) -> dict[str, Any]:
-    root = make_course(scratch / module, [module])
+def measure(module: str, scratch: Path, fork: bool) -> dict[str, Any]:
+    root = make_course(scratch / f"{module}-{'forked' if fork else 'plain'}", [module])
     submit(root, "probe", module, complete=True)
     timed_nbgrader(root, "generate_assignment", module, "--force")
     output = subprocess.run(
-        [sys.executable, __file__, "--probe", str(root), module, "probe"],
+        [sys.executable, __file__, "--probe", str(root), module, "probe", "fork" if fork else "plain"],
         env=nbgrader_env(),
         capture_output=True,
         text=True,
@@ -151,46 +171,65 @@ def measure(module: str, scratch: Path) -> dict[str, Any]:
     )
     assert output.returncode == 0, output.stderr[-3000:]
     figures: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
-    figures["imports"] = {nb.name: import_seconds(setup_imports(nb)) for nb in notebooks(module)}
     return figures
 
 
-def report(module: str, figures: dict[str, Any]) -> None:
+def rows(figures: dict[str, Any]) -> dict[str, float]:
+    """Seconds per phase, by label, in the order they happen."""
     events = figures["events"]
     kernel = sum(e - s for kind, _, s, e in events if kind in ("kernel-start", "kernel-ready"))
     stop = sum(e - s for kind, _, s, e in events if kind == "kernel-stop")
     cells = [(name.split("|"), e - s) for kind, name, s, e in events if kind == "cell"]
-    in_kernel = sum(seconds for _, seconds in cells)
-    overhead = figures["autograde"] - kernel - stop - in_kernel
-    cpu = figures["cpu_self"] + figures["cpu_children"]
-    total = figures["startup"] + figures["autograde"] + figures["feedback"]
-    print(
-        f"\n{module}: {total:.1f} s wall for one complete submission; CPU {cpu:.1f} s = "
-        f"{figures['cpu_self']:.1f} s nbgrader + {figures['cpu_children']:.1f} s kernels and what they started"
-    )
-    rows = [("nbgrader start-up (once per command)", figures["startup"])]
-    rows.append(("autograde overhead (sanitise, gradebook, save)", overhead))
-    rows.append(("kernel start, until it answers", kernel))
+    found = {
+        "nbgrader start-up (plain: per command; worker: per job)": figures["startup"],
+        "autograde overhead (sanitise, gradebook, save)": figures["autograde"]
+        - kernel
+        - stop
+        - sum(seconds for _, seconds in cells),
+        "kernel start, until it answers": kernel,
+    }
     for notebook in sorted({parts[0] for parts, _ in cells}):
         mine = [(parts, seconds) for parts, seconds in cells if parts[0] == notebook]
-        setup = sum(s for p, s in mine if p[2] == "setup")
-        rows.append((f"{notebook}: set-up cell", setup))
-        rows.append((f"{notebook}:   of which its imports (bare interpreter)", figures["imports"][notebook]))
+        found[f"{notebook}: set-up cell"] = sum(s for p, s in mine if p[2] == "setup")
         for parts, seconds in mine:
             if parts[1] == "test":
-                rows.append((f"{notebook}: {parts[2]}", seconds))
-        rows.append((f"{notebook}: solution cells", sum(s for p, s in mine if p[1] == "solution")))
+                found[f"{notebook}: {parts[2]}"] = seconds
+        found[f"{notebook}: solution cells"] = sum(s for p, s in mine if p[1] == "solution")
         others = [s for p, s in mine if p[1] == "other" and p[2] != "setup"]
-        rows.append((f"{notebook}: {len(others)} other cells (demos skipped)", sum(others)))
-    rows.append(("kernel shutdown", stop))
-    rows.append(("generate_feedback (in the same process)", figures["feedback"]))
-    for label, seconds in rows:
-        print(f"  {label:<58} {seconds:6.2f} s")
+        found[f"{notebook}: the {len(others)} other cells (demos skipped)"] = sum(others)
+    found["kernel shutdown"] = stop
+    found["generate_feedback (in the same process)"] = figures["feedback"]
+    return found
+
+
+def report(module: str, plain: dict[str, Any], forked: dict[str, Any], imports: dict[str, float]) -> None:
+    print(f"\n{module}: one complete submission, seconds")
+    print(f"  {'':<60} {'plain':>7} {'worker':>7}")
+    mine = rows(forked)
+    for label, seconds in rows(plain).items():
+        print(f"  {label:<60} {seconds:7.2f} {mine.get(label, float('nan')):7.2f}")
+        notebook = label.split(":")[0]
+        if label.endswith("set-up cell") and notebook in imports:
+            print(
+                f"  {notebook + ':   its imports alone, in a bare interpreter':<60} {imports[notebook]:7.2f}"
+            )
+    for name, figures in (("plain", plain), ("worker", forked)):
+        wall = figures["autograde"] + figures["feedback"]
+        cpu = figures["cpu_self"] + figures["cpu_children"]
+        print(
+            f"  {name}: {wall:.1f} s and {cpu:.1f} CPU-s per submission besides start-up "
+            f"({figures['cpu_self']:.1f} nbgrader, {figures['cpu_children']:.1f} kernels and servers)"
+            + (
+                f"; the worker's one-off imports {figures['preload_cpu']:.1f} CPU-s"
+                if name == "worker"
+                else ""
+            )
+        )
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--probe":
-        print(json.dumps(probe(Path(sys.argv[2]), sys.argv[3], sys.argv[4])))
+        print(json.dumps(probe(Path(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "fork")))
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -200,7 +239,9 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory(prefix="bench-breakdown-") as scratch:
         for module in args.modules:
-            report(module, measure(module, Path(scratch)))
+            imports = {nb.name: import_seconds(setup_imports(nb)) for nb in notebooks(module)}
+            plain, forked = measure(module, Path(scratch), False), measure(module, Path(scratch), True)
+            report(module, plain, forked, imports)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 
