@@ -9,11 +9,14 @@ the Formgrader. What this adds:
   :mod:`course.grader.submissions`;
 * parallel jobs, each grading in a private copy of the course under a wall-clock limit that kills
   the whole process tree: :mod:`course.grader.sandbox`; each job keeps one long-lived nbgrader
-  process that grades submission after submission (:mod:`course.grader.worker`);
+  process that grades submission after submission (:mod:`course.grader.worker`), its kernels
+  forked from a warm parent (:mod:`course.grader.kernels`); or, with ``queue``, RQ jobs graded on
+  other machines (:mod:`course.grader.queue`): both give back a :class:`~course.grader.jobs.JobResult`;
 * one gradebook: jobs copy a snapshot taken before any of them starts, and this thread alone
   merges each result into ``gradebook.db`` (:mod:`course.grader.gradebook`); a failed merge is
   that submission's error, and the record of what was graded is saved after every merge;
-* reports in ``grades/`` (:mod:`course.grader.reports`) and a progress bar.
+* students' names from the roster (:mod:`course.grader.roster`), reports in ``grades/``
+  (:mod:`course.grader.reports`) and a progress bar.
 
 Unchanged submissions are not graded again unless asked (``force`` or ``students``).
 """

@@ -20,7 +20,16 @@ STUDENT = COURSE_ROOT / "requirements-student.txt"
 OVERRIDES = COURSE_ROOT / "scripts" / "lab-settings" / "overrides.json"
 NOTIFICATION = "@jupyterlab/apputils-extension:notification"
 #: The instructor's and maintainer's tools: tests, lint, types, the browser check, the queue.
-INSTRUCTOR_ONLY = {"pytest", "pytest-xdist", "pytest-timeout", "nbval", "playwright", "ruff", "mypy", "coverage"}
+INSTRUCTOR_ONLY = {
+    "pytest",
+    "pytest-xdist",
+    "pytest-timeout",
+    "nbval",
+    "playwright",
+    "ruff",
+    "mypy",
+    "coverage",
+}
 INSTRUCTOR_ONLY |= {"rq", "tqdm"}  # only course/grader imports them
 
 
@@ -34,7 +43,9 @@ def student_imports() -> set[str]:
     for notebook in (COURSE_ROOT / "release").glob("*/*.ipynb"):
         for cell in nbformat.read(notebook, as_version=4).cells:
             if cell.cell_type == "code":
-                sources.append("\n".join(line for line in cell.source.splitlines() if not line.startswith("%")))
+                sources.append(
+                    "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
+                )
     found = set()
     for source in sources:
         for node in ast.walk(ast.parse(source)):
