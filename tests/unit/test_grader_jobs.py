@@ -153,3 +153,19 @@ def test_a_forked_kernel_reads_as_running_until_it_has_exited() -> None:
     assert kernel.wait() == 0
     kernel.kill()  # idempotent once gone
     assert ForkedProcess(2**22 + os.getpid()).poll() == 0  # a pid that does not exist
+
+
+def test_the_autograde_hook_names_the_student_from_the_roster_of_the_course_it_runs_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from course.grader.hooks import before_grading
+
+    db = make_gradebook(tmp_path)
+    (tmp_path / "students.csv").write_text("id,first_name,last_name,email\nann,Ann,Smith,ann@example.org\n")
+    folder = tmp_path / "submitted" / "ann" / ASSIGNMENT
+    write_files(folder, {"demo.ipynb": b"{}"})
+    monkeypatch.chdir(tmp_path)  # nbgrader runs hooks from the course root
+    before_grading(assignment="*", student="*", notebooks=[str(folder / "demo.ipynb")])
+    with Gradebook(db_url(db)) as gradebook:
+        ann = gradebook.find_student("ann")
+        assert (ann.first_name, ann.last_name, ann.email) == ("Ann", "Smith", "ann@example.org")
