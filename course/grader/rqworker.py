@@ -135,11 +135,9 @@ def perform(job: GradingJob, *, fork_kernels: bool = True) -> JobResult:
         gradebook = scratch / "gradebook-snapshot.db"
         shutil.copy(module_gradebook(root, job.module, job.source_digest), gradebook)
         set_duedate(gradebook, job.module, job)
-        result = grade_job(
+        return grade_job(
             root, job, gradebook=gradebook, runner=InProcessRunner(fork_kernels), scratch=scratch
         )
-        result.worker = f"{socket.gethostname()}:{os.environ.get('RQ_WORKER_ID', os.getpid())}"
-        return result
     finally:
         ZYGOTE.close()
         shutil.rmtree(scratch, ignore_errors=True)
