@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # the real names for type checkers; at run time they load on 
     from course.notebook import check_sandbox
     from course.sandbox.binaries import RedisNotFoundError, find_redis
     from course.sandbox.cluster import ClusterNotReadyError, LocalCluster, start_lone_node
+    from course.sandbox.replication import ReplicatedSet
+    from course.sandbox.sentinel_group import SentinelGroup
     from course.sandbox.servers import RedisServer, RedisStartError, start_server
 
 __version__ = "0.2.0"
@@ -36,6 +38,8 @@ _SURFACE = {
     "LocalCluster": "course.sandbox.cluster",
     "ClusterNotReadyError": "course.sandbox.cluster",
     "start_lone_node": "course.sandbox.cluster",
+    "ReplicatedSet": "course.sandbox.replication",
+    "SentinelGroup": "course.sandbox.sentinel_group",
     "check_sandbox": "course.notebook",
 }
 
@@ -45,6 +49,8 @@ __all__ = [
     "RedisNotFoundError",
     "RedisServer",
     "RedisStartError",
+    "ReplicatedSet",
+    "SentinelGroup",
     "check_sandbox",
     "find_redis",
     "start_lone_node",

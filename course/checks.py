@@ -104,6 +104,8 @@ class CommandLog(Managed):
     Tests use it to check *how* a contract is met from the outside: that SCAN is used rather than
     KEYS, that a write happens before a publish. MONITOR never shows administrative commands
     (CONFIG, SAVE, BGSAVE, CLUSTER SETSLOT, ...): count those with ``INFO commandstats`` instead.
+    The log's own connections are made before it starts, so it holds only others' commands
+    (a connection opened while it records shows its handshake: ``HELLO``, ``CLIENT SETINFO``).
     """
 
     def __init__(self, server: RedisServer) -> None:
@@ -112,10 +114,16 @@ class CommandLog(Managed):
         self._commands: list[str] = []
         self._lock = threading.Lock()
         self._monitor: Any = None
+        self._stopper: redis.Redis | None = None
         self._thread = threading.Thread(target=self._run, name="test-monitor", daemon=True)
         self._marker = f"command-log-stop-{id(self)}"
 
     def start(self) -> Self:
+        # The connection that sends the stop marker is made before MONITOR: what a client library
+        # sends on connect (HELLO, CLIENT SETINFO on servers that accept it) is not in the log.
+        self._stopper = redis.Redis(
+            host=self._host, port=self._port, protocol=2, single_connection_client=True
+        )
         self._monitor = self._client.monitor()
         self._monitor.__enter__()  # sends MONITOR and waits for its OK: nothing is missed after this
         self._thread.start()
@@ -144,14 +152,15 @@ class CommandLog(Managed):
 
     def close(self) -> None:
         """Stop recording; every command sent before this call has been recorded."""
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self._stopper is not None:
             # A marker command flows through MONITOR after everything sent before it.
-            with redis.Redis(host=self._host, port=self._port, protocol=2) as marker:
-                marker.echo(self._marker)
+            self._stopper.echo(self._marker)
             self._thread.join(timeout=5)
         if self._monitor is not None:
             with contextlib.suppress(Exception):
                 self._monitor.__exit__(None, None, None)
+        if self._stopper is not None:
+            self._stopper.close()
         self._client.close()
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from course.sandbox.binaries import TOOLS, RedisNotFoundError, find_redis
+from course.sandbox.binaries import TOOLS, RedisBinaries, RedisNotFoundError, find_redis
 from course.sandbox.install import PROGRAMS
 from course.sandbox.leftovers import sweep_leftovers
 from course.sandbox.prometheus import monitoring_tools
@@ -35,19 +35,11 @@ def doctor() -> int:
     try:
         binaries = find_redis()
     except RedisNotFoundError as error:
-        print(f"redis      MISSING\n{error}")
+        print(f"Server     MISSING\n{error}")
         return 1
-    print(f"Redis      {binaries.version_text}, TLS {'yes' if binaries.tls else 'no (05_security needs it)'}")
-    for tool in TOOLS:
-        path = binaries.server if tool == "redis-server" else binaries.tools.get(tool)
-        print(f"  {tool:<16} {path or 'MISSING'}")
-        if path is None:
-            problems.append(f"{tool} is missing: lessons that run it will stop with a message.")
-    for name, found in monitoring_tools().items():  # optional: 06_monitoring's Prometheus parts
-        print(f"  {name:<16} {found or 'MISSING'}")
-        if found is None:
-            hint = PROGRAMS[name].hint()
-            problems.append(f"{name} is missing: 06_monitoring skips its Prometheus parts.\n{hint}")
+    tls = "yes" if binaries.tls else "no (05_security needs it)"
+    print(f"Server     {binaries.describe()}, TLS {tls}")
+    problems += _report_tools(binaries)
     print(f"Sandbox    {sandbox_root()}")
     try:
         with start_server() as server:
@@ -58,6 +50,38 @@ def doctor() -> int:
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if any("failed to start" in p or "not installed" in p for p in problems) else 0
+
+
+def _report_tools(binaries: RedisBinaries) -> list[str]:
+    """One line per program a lesson runs: where it is, or MISSING and the lessons it gates."""
+    problems = []
+    lines: list[tuple[str, str]] = []
+    for tool in TOOLS[1:]:
+        path = binaries.tools.get(tool)
+        if path is None:
+            lines.append((tool, "MISSING"))
+            continue
+        if path.parent == binaries.server.parent:
+            where = ""
+        elif binaries.same_build(tool):
+            where = f" ({binaries.server.name} under this name)"
+        else:
+            where = " (another build's: none beside the server)"
+        lines.append((tool, f"{path}{where}"))
+    lines.append(("a Sentinel runs", " ".join(binaries.sentinel_command())))
+    print("Tools")
+    for name, where in lines:
+        print(f"  {name:<16} {where}")
+        if where == "MISSING":
+            program = PROGRAMS[name]
+            fix = f"apt-get install {program.apt}" if program.apt else f"brew install {program.brew}"
+            problems.append(f"{name} is missing: {program.needed_by} stops with a message ({fix}).")
+    for name, found in monitoring_tools().items():  # optional: 06_monitoring's Prometheus parts
+        print(f"  {name:<16} {found or 'MISSING'}")
+        if found is None:
+            hint = PROGRAMS[name].hint()
+            problems.append(f"{name} is missing: 06_monitoring skips its Prometheus parts.\n{hint}")
+    return problems
 
 
 def clean(force: bool = False) -> int:

@@ -19,6 +19,14 @@ from typing import Any
 import psutil
 import pytest
 
+# Helpers that assert on a test's behalf: pytest explains their failures as it does in test files.
+pytest.register_assert_rewrite(
+    "tests.owner_death",
+    "tests.system.browser_lab",
+    "tests.system.browser_page",
+    "tests.system.cluster_helpers",
+)
+
 #: Ports at the end of each worker's slice that no sandbox server takes by itself.
 SPARE_PORTS = 200
 SPARE_VARIABLE = "COURSE_TEST_SPARE_PORTS"
@@ -49,8 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
     size = len(ports) // count
     first = ports.start + index * size
     last = first + size - 1
-    os.environ["REDIS_COURSE_PORTS"] = f"{first}-{last - SPARE_PORTS}"
-    os.environ[SPARE_VARIABLE] = f"{last - SPARE_PORTS + 1}-{last}"
+    spare = min(SPARE_PORTS, size // 3)  # a narrow REDIS_COURSE_PORTS still leaves servers most
+    os.environ["REDIS_COURSE_PORTS"] = f"{first}-{last - spare}"
+    os.environ[SPARE_VARIABLE] = f"{last - spare + 1}-{last}"
 
 
 from course.sandbox.leftovers import sweep_leftovers  # noqa: E402

@@ -25,19 +25,32 @@ import redis
 from course.sandbox.lifecycle import Managed
 from course.sandbox.servers import RedisServer
 
-#: Busy-waits ARGV[1] milliseconds by the server's clock; the server runs nothing else meanwhile.
+#: Busy-waits ARGV[1] milliseconds; the server runs nothing else meanwhile. Valkey 9 answers TIME
+#: inside a script with the time the script started (a loop on TIME ran there until the 5 s
+#: busy-reply-threshold, while everyone else got BUSY), so where scripts have os.clock, the server's
+#: CPU time, the loop watches that instead: never ahead of the wall clock, so a spike lasts at least
+#: as asked, and it runs no commands. Redis 7.0's scripts have no os library (rawget avoids their
+#: error on unknown globals) and see TIME advance.
 BUSY_SCRIPT = """
-local start = redis.call('TIME')
-local began = start[1] * 1000000 + start[2]
-while true do
-  local now = redis.call('TIME')
-  if now[1] * 1000000 + now[2] - began >= tonumber(ARGV[1]) * 1000 then return 1 end
+local wanted = tonumber(ARGV[1]) * 1000
+local clock = rawget(_G, 'os') and os.clock
+if clock then
+  local began = clock()
+  while (clock() - began) * 1000000 < wanted do end
+  return 1
 end
+local function micros()
+  local now = redis.call('TIME')
+  return now[1] * 1000000 + now[2]
+end
+local began = micros()
+while micros() - began < wanted do end
+return 1
 """
 
 
 def slow_script(client: redis.Redis, milliseconds: float) -> None:
-    """Block the server for ``milliseconds`` with a busy Lua script (a latency spike on demand)."""
+    """Block the server for at least ``milliseconds`` with a busy Lua script (a latency spike on demand)."""
     client.eval(BUSY_SCRIPT, 0, milliseconds)
 
 

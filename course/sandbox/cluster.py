@@ -11,9 +11,13 @@
         cluster.restart(old)                   # comes back as a replica of ``new``
         extra = cluster.add_node(via="redis-cli")  # redis-cli --cluster add-node
         cluster.move_slots(new, extra, 100)        # redis-cli --cluster reshard
+        cluster.rebalance({extra: 0.5})            # redis-cli --cluster rebalance
+        print(cluster.check())                     # redis-cli --cluster check
 
 Nodes join with our own commands (the default) or through ``redis-cli --cluster add-node``;
-slots move only through ``redis-cli --cluster reshard`` (moving them by hand is an exercise).
+slots move only through ``redis-cli --cluster reshard``, ``fix`` or ``rebalance`` (moving them by
+hand is an exercise). ``check``, ``fix``, ``rebalance`` and ``remove_node`` (``del-node``) are in
+:mod:`course.sandbox.cluster_admin`; ``pause`` / ``resume`` freeze a node with SIGSTOP / SIGCONT.
 redis-cli's last report stays in ``redis_cli_output``. ``set_node_timeout`` changes how soon
 failures are detected, on the running nodes at once. ``start_lone_node`` starts a single
 cluster-enabled server that has met nobody (for ``CLUSTER KEYSLOT`` or a cluster built by hand).
@@ -32,12 +36,10 @@ Nodes are started from the calling thread on purpose: Linux sends the parent-dea
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import time
-import weakref
 from collections.abc import Callable
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import pandas as pd
 import redis
@@ -46,10 +48,11 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from course.sandbox.binaries import RedisBinaries, find_redis
+from course.sandbox.cluster_admin import ClusterAdmin
 from course.sandbox.cluster_health import ClusterNotReadyError, describe, readiness_problem
 from course.sandbox.cluster_ops import ClusterOperations, Via
-from course.sandbox.cluster_view import TOTAL_SLOTS, LocalNode, NodeEntry, Role
-from course.sandbox.lifecycle import Managed
+from course.sandbox.cluster_view import TOTAL_SLOTS, LocalNode, NodeEntry, Role, nodes_frame
+from course.sandbox.lifecycle import Group, close_quietly, kill_and_close
 from course.sandbox.servers import Config, ConfigValue, RedisServer
 from course.settings import CLUSTER_BUS_OFFSET
 
@@ -63,17 +66,7 @@ NODES_FILE = "nodes.conf"
 CLUSTER_OWNED = frozenset({"cluster-enabled", "cluster-config-file", "cluster-node-timeout", "cluster-port"})
 
 POLL_SECONDS = 0.05
-
-#: Clusters not closed yet: closed at exit before the servers' own clean-up runs.
-_open_clusters: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    # Registered after the sandbox processes' handler, so it runs first (atexit is last in, first
-    # out): killing the nodes beats stopping them one by one, a master waiting for its replicas.
-    for cluster in list(_open_clusters):
-        cluster.close()
+MAX_PROBLEMS_QUOTED = 5
 
 
 def start_lone_node(config: Config | None = None, *, name: str = "lone-node") -> RedisServer:
@@ -84,14 +77,20 @@ def start_lone_node(config: Config | None = None, *, name: str = "lone-node") ->
     """
     settings: dict[str, ConfigValue] = {"cluster-enabled": "yes", **(config or {})}
     server = RedisServer(settings, name=name, port_offsets=(CLUSTER_BUS_OFFSET,))
-    return server.start()
+    try:
+        return server.start()
+    except BaseException:
+        server.close()  # a server that never started leaves no directory behind
+        raise
 
 
 # -- the cluster ----------------------------------------------------------------------------------
 
 
-class LocalCluster(ClusterOperations, Managed):
+class LocalCluster(ClusterOperations, ClusterAdmin, Group):
     """``masters`` masters with ``replicas_per_master`` replicas each, on loopback."""
+
+    what = "cluster"
 
     def __init__(
         self,
@@ -131,54 +130,28 @@ class LocalCluster(ClusterOperations, Managed):
         self._servers: list[RedisServer] = []  # every server ever started, for close()
         self._nodes: list[LocalNode] = []
         self._clients: list[RedisCluster] = []
-        self._started = False
-        self._closed = False
+        super().__init__()
 
     # -- life cycle --------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Start every node, form the cluster and wait until it is ready; idempotent."""
-        if self._closed:
-            raise RuntimeError("This cluster was closed; create a new LocalCluster.")
-        if self._started:
-            return self
-        self._started = True
-        _open_clusters.add(self)
+    def _start_members(self) -> None:
+        """Start every node, form the cluster and wait until it is ready."""
         total = self.masters_wanted * (1 + self.replicas_per_master)
-        try:
-            self._binaries = find_redis()
-            # Masters first: each master waits 2 s after it starts before it reports "ok",
-            # so the earlier they start, the earlier the whole cluster is ready.
-            for _ in range(total):
-                self._start_node()
-            deadline = time.monotonic() + self.ready_timeout
-            if self.bootstrap == "commands":
-                self._bootstrap_with_commands(deadline)
-            else:
-                self._bootstrap_with_redis_cli(deadline)
-            self.wait_ready(max(deadline - time.monotonic(), 0.0))
-        except BaseException:
-            self.close()
-            raise
-        return self
+        self._binaries = find_redis()
+        # Masters first: each master waits 2 s after it starts before it reports "ok",
+        # so the earlier they start, the earlier the whole cluster is ready.
+        for _ in range(total):
+            self._start_node()
+        deadline = time.monotonic() + self.ready_timeout
+        if self.bootstrap == "commands":
+            self._bootstrap_with_commands(deadline)
+        else:
+            self._bootstrap_with_redis_cli(deadline)
+        self.wait_ready(max(deadline - time.monotonic(), 0.0))
 
-    def close(self) -> None:
-        """Stop every node and delete its directory; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        _open_clusters.discard(self)
-        while self._clients:
-            with contextlib.suppress(Exception):
-                self._clients.pop().close()
-        # SIGKILL rather than a graceful shutdown: the files are deleted next, so there is nothing
-        # to save, and a master would otherwise wait for its replicas to catch up first.
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                server.kill()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                server.close()
+    def _close_members(self) -> None:
+        close_quietly(self._clients)
+        kill_and_close(self._servers)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{sum(n.running for n in self._nodes)} nodes running"
@@ -234,11 +207,11 @@ class LocalCluster(ClusterOperations, Managed):
         node.role, node.master_id = role, master_id
 
     def _refresh(self) -> None:
-        """Update every node's role: a running node says it itself, a dead one is as others see it."""
+        """Update every node's role: a responsive node says it itself, others are as it sees them."""
         others_view: list[NodeEntry] = []
         told: set[str] = set()
         for node in self._nodes:
-            if not node.running:
+            if not node.responsive:
                 continue
             try:
                 view = node.view()
@@ -273,7 +246,7 @@ class LocalCluster(ClusterOperations, Managed):
 
     def _reference_view(self) -> list[NodeEntry]:
         """The slot map as a running node sees it (masters first: they are told of changes first)."""
-        candidates = sorted((n for n in self._nodes if n.running), key=lambda n: n.role != "master")
+        candidates = sorted((n for n in self._nodes if n.responsive), key=lambda n: n.role != "master")
         for node in candidates:
             with contextlib.suppress(redis.RedisError):
                 return node.view()
@@ -308,34 +281,7 @@ class LocalCluster(ClusterOperations, Managed):
         ``seen_from`` picks the node whose view is shown (by default a running master).
         """
         view = seen_from.view() if seen_from is not None else self._reference_view()
-        by_id = self._by_id()
-        names = {
-            entry.node_id: by_id[entry.node_id].name if entry.node_id in by_id else "?" for entry in view
-        }
-        first_slot = {entry.node_id: entry.slots[0][0] if entry.slots else TOTAL_SLOTS for entry in view}
-
-        def order(entry: NodeEntry) -> tuple[int, str, str, int]:
-            # Groups in slot order (empty masters last), each master before its replicas.
-            group = entry.master_id if entry.role == "replica" and entry.master_id else entry.node_id
-            return first_slot.get(group, TOTAL_SLOTS), names.get(group, ""), entry.role, entry.port
-
-        rows = [
-            {
-                "node": names[entry.node_id],
-                "id": entry.node_id,
-                "address": f"{entry.host}:{entry.port}",
-                "port": entry.port,
-                "role": entry.role,
-                "flags": ",".join(sorted(entry.flags)),
-                "master_id": entry.master_id or "",
-                "master": names.get(entry.master_id, "?") if entry.master_id else "",
-                "link_state": entry.link_state,
-                "slots": entry.slot_count,
-                "slot_ranges": entry.slot_ranges,
-            }
-            for entry in sorted(view, key=order)
-        ]
-        return pd.DataFrame(rows)
+        return nodes_frame(view, {node.node_id: node.name for node in self._nodes})
 
     # -- readiness -----------------------------------------------------------------------------------
 
@@ -343,43 +289,25 @@ class LocalCluster(ClusterOperations, Managed):
         """Poll until ``done()`` holds and the cluster is ready, or raise with the reason."""
         limit = self.ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
+        seen: dict[str, None] = {}  # every distinct problem, in order: the last one may not be the cause
         while True:
             problem = readiness_problem(self._nodes)
             if problem is None and done():
                 self._refresh()
                 return
+            if problem is not None:
+                seen.setdefault(f"{problem[0].name if problem[0] else 'The cluster'} {problem[1]}.")
             if time.monotonic() >= deadline:
                 detail = describe(*problem) if problem else f"{condition} did not happen"
-                raise ClusterNotReadyError(f"{condition}: not done after {limit:.1f} s.\n{detail}")
+                earlier = "".join(f"\n  {line}" for line in list(seen)[:MAX_PROBLEMS_QUOTED])
+                raise ClusterNotReadyError(
+                    f"{condition}: not done after {limit:.1f} s.\n{detail}\nSeen while waiting:{earlier}"
+                )
             time.sleep(POLL_SECONDS)
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Wait until the cluster is ready (see the module docstring), or raise ClusterNotReadyError."""
         self._wait("Cluster ready", timeout, lambda: True)
-
-    def wait_for_replication(self, timeout: float = 10.0) -> None:
-        """Wait until every running replica has processed everything its master has sent.
-
-        Replication is asynchronous: without this, writes acknowledged just before a master is
-        killed can be missing from the replica that replaces it.
-        """
-        self._refresh()
-        by_id = self._by_id()
-        deadline = time.monotonic() + timeout
-        for replica in self.replicas():
-            master = by_id.get(replica.master_id or "")
-            if master is None or not master.running:
-                continue
-            while True:
-                target = int(master.replication_info()["master_repl_offset"])
-                done = int(replica.replication_info().get("slave_repl_offset", -1))
-                if done >= target:
-                    break
-                if time.monotonic() > deadline:
-                    raise ClusterNotReadyError(
-                        f"{replica.name} processed offset {done} of {target} within {timeout:.1f} s."
-                    )
-                time.sleep(0.01)
 
     # -- clients ---------------------------------------------------------------------------------------
 
@@ -387,7 +315,7 @@ class LocalCluster(ClusterOperations, Managed):
         """A redis-py ``RedisCluster`` (``decode_responses=True`` unless overridden), closed with us."""
         kwargs.setdefault("decode_responses", True)
         # Every running node is a way in, so the client connects even while some node is down.
-        startup = [StartupNode(node.host, node.port) for node in self._nodes if node.running]
+        startup = [StartupNode(node.host, node.port) for node in self._nodes if node.responsive]
         client = RedisCluster(startup_nodes=startup, **kwargs)
         self._clients.append(client)
         return client

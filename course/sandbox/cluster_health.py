@@ -1,9 +1,10 @@
 """When is a local cluster ready, and if it is not, which node is to blame and why.
 
 "Ready" means: every running node reports ``cluster_state:ok``, knows every other running node
-over a connected link without flagging it as failing, sees the same roles and slot map as the
-others, every running replica reports ``master_link_status:up``, and no slot is still owned by a
-node that is not running.
+over a connected link without flagging it as failing, at the address that node really has, sees
+the same roles and slot map as the others, every running replica reports
+``master_link_status:up``, and no slot is still owned by a node that is not running. A paused node
+(SIGSTOP) counts as not running: it answers nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 import redis
 
-from course.sandbox.cluster_view import LocalNode, SlotMap
+from course.sandbox.cluster_view import LocalNode, NodeEntry, SlotMap
 
 #: Flags under which a node that is actually running does not count as healthy yet.
 UNHEALTHY_FLAGS = frozenset({"fail", "fail?", "handshake", "noaddr"})
@@ -26,7 +27,7 @@ class ClusterNotReadyError(RuntimeError):
 
 def readiness_problem(members: Sequence[LocalNode]) -> Problem | None:
     """``None`` when ready, else the first node found not ready and what is wrong with it."""
-    running = [node for node in members if node.running]
+    running = [node for node in members if node.responsive]
     if not running:
         return None, "no node is running"
     reference: tuple[LocalNode, SlotMap] | None = None
@@ -48,7 +49,9 @@ def readiness_problem(members: Sequence[LocalNode]) -> Problem | None:
     for node_id, _role, _master_id, slots in reference[1]:
         if slots and node_id not in running_ids:
             count = sum(last - first + 1 for first, last in slots)
-            return by_id.get(node_id), f"is not running but still owns {count} slots"
+            owner = by_id.get(node_id)
+            state = "paused" if owner is not None and owner.paused else "not running"
+            return owner, f"is {state} but still owns {count} slots"
     return None
 
 
@@ -59,6 +62,7 @@ def node_problem(
     state = node.cluster_info().get("cluster_state")
     view = node.view()
     names = {member.node_id: member.name for member in running}
+    addresses = {member.node_id: member.address for member in running}
     # Roles and slots only (flags such as myself or fail? and timings differ from node to node),
     # and only of running nodes or nodes with slots: Redis does not gossip about a dead node
     # without slots, so a node that joined after it died never hears of it.
@@ -76,19 +80,31 @@ def node_problem(
     if known - {member.node_id for member in members}:
         return "is still in a handshake with a node it has not identified", slot_map
     for entry in view:
-        if entry.node_id not in names or entry.myself:
-            continue
-        unhealthy = sorted(entry.flags & UNHEALTHY_FLAGS)
-        if entry.link_state != "connected":
-            unhealthy.append("disconnected")
-        if unhealthy:
-            return f"still sees {names[entry.node_id]} as {','.join(unhealthy)}", slot_map
+        if entry.node_id in names and not entry.myself:
+            reason = peer_problem(entry, names[entry.node_id], addresses[entry.node_id])
+            if reason is not None:
+                return reason, slot_map
     me = next(entry for entry in view if entry.myself)
     if me.role == "replica":
         link = node.replication_info().get("master_link_status")
         if link != "up":
             return f"is a replica whose master link is {link}", slot_map
     return None, slot_map
+
+
+def peer_problem(entry: NodeEntry, name: str, address: str) -> str | None:
+    """What is wrong with how one node sees another running node (``None`` if nothing)."""
+    seen_at = f"{entry.host}:{entry.port}"
+    if entry.port and seen_at != address:
+        # Another server answers with this node's identity: two servers shared one nodes.conf.
+        return (
+            f"sees {name}'s id at {seen_at}, not at its address {address}: another server uses "
+            "that identity (two servers started from one nodes.conf?)"
+        )
+    unhealthy = sorted(entry.flags & UNHEALTHY_FLAGS)
+    if entry.link_state != "connected":
+        unhealthy.append("disconnected")
+    return f"still sees {name} as {','.join(unhealthy)}" if unhealthy else None
 
 
 def describe(node: LocalNode | None, reason: str) -> str:

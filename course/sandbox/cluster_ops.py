@@ -7,7 +7,9 @@ forming, adding a node and resharding can go through ``redis-cli --cluster`` as 
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -42,6 +44,8 @@ class ClusterOperations:
         replicas_per_master: int
 
         def _refresh(self) -> None: ...
+        def _by_id(self) -> dict[str, LocalNode]: ...
+        def replicas(self) -> list[LocalNode]: ...
         def _start_node(self) -> LocalNode: ...
         def _wait(self, condition: str, timeout: float | None, done: Callable[[], bool]) -> None: ...
         def wait_ready(self, timeout: float | None = None) -> None: ...
@@ -90,17 +94,18 @@ class ClusterOperations:
             timeout=max(deadline - time.monotonic(), 1.0),
         )
 
-    def redis_cli(self, subcommand: str, *args: str, timeout: float = 60.0) -> str:
+    def redis_cli(self, subcommand: str, *args: str, timeout: float = 60.0, check: bool = True) -> str:
         """Run ``redis-cli --cluster SUBCOMMAND ARGS --cluster-yes``; return what it printed.
 
         The output (colours removed) is also kept in :attr:`redis_cli_output`. A non-zero exit
-        raises :class:`ClusterNotReadyError` quoting the end of the output.
+        raises :class:`ClusterNotReadyError` quoting the end of the output, unless ``check`` is
+        false (``--cluster check`` exits with 1 when it finds a problem: that is its report).
         """
         binaries = self._binaries or find_redis()
         command = [str(binaries.tool("redis-cli")), "--cluster", subcommand, *args, "--cluster-yes"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         self.redis_cli_output = ANSI_COLOUR.sub("", result.stdout + result.stderr)
-        if result.returncode != 0:
+        if check and result.returncode != 0:
             tail = "\n".join(self.redis_cli_output.splitlines()[-20:])
             raise ClusterNotReadyError(
                 f"redis-cli --cluster {subcommand} exited with {result.returncode}:\n{tail}"
@@ -128,6 +133,27 @@ class ClusterOperations:
         """kill -9 the node: no shutdown, no save, as a crash would."""
         self._refresh()  # remember who replicated whom, to recognise the replica that takes over
         node.server.kill()
+        node.paused = False
+
+    def pause(self, node: LocalNode) -> None:
+        """SIGSTOP the node: it keeps its sockets open and answers nothing, like a hung machine or
+        one cut off by a network partition. :meth:`resume` wakes it with everything it missed.
+
+        While it is paused the cluster's own queries (roles, waits) skip it.
+        """
+        self._refresh()
+        pid = node.server.pid
+        if pid is None:
+            raise ValueError(f"{node.name} is not running: there is nothing to pause.")
+        os.kill(pid, signal.SIGSTOP)
+        node.paused = True
+
+    def resume(self, node: LocalNode) -> None:
+        """SIGCONT a node paused with :meth:`pause`; idempotent."""
+        pid = node.server.pid
+        if node.paused and pid is not None:
+            os.kill(pid, signal.SIGCONT)
+        node.paused = False
 
     def restart(self, node: LocalNode, *, wait: bool = True, timeout: float | None = None) -> LocalNode:
         """Start a stopped node again (a running one is stopped first) on its directory and port.
@@ -135,6 +161,7 @@ class ClusterOperations:
         It reads its identity from its ``nodes.conf`` and rejoins; a master whose replica took over
         while it was down comes back as a replica of the new master.
         """
+        self.resume(node)  # a stopped process would ignore the graceful stop
         node.server.restart()
         if wait:
             self.wait_ready(timeout)
@@ -173,6 +200,30 @@ class ClusterOperations:
 
         self._wait(f"Manual failover to {replica.name}", timeout, swapped)
         return replica
+
+    def wait_for_replication(self, timeout: float = 10.0) -> None:
+        """Wait until every running replica has processed everything its master has sent.
+
+        Replication is asynchronous: without this, writes acknowledged just before a master is
+        killed can be missing from the replica that replaces it.
+        """
+        self._refresh()
+        by_id = self._by_id()
+        deadline = time.monotonic() + timeout
+        for replica in self.replicas():
+            master = by_id.get(replica.master_id or "")
+            if master is None or not (master.responsive and replica.responsive):
+                continue
+            while True:
+                target = int(master.replication_info()["master_repl_offset"])
+                done = int(replica.replication_info().get("slave_repl_offset", -1))
+                if done >= target:
+                    break
+                if time.monotonic() > deadline:
+                    raise ClusterNotReadyError(
+                        f"{replica.name} processed offset {done} of {target} within {timeout:.1f} s."
+                    )
+                time.sleep(0.01)
 
     # -- growing and resharding ----------------------------------------------------------------------
 

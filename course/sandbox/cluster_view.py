@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import pandas as pd
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -54,7 +55,8 @@ class NodeEntry:
 
     @property
     def role(self) -> Role:
-        return "replica" if "slave" in self.flags else "master"
+        # Redis and Valkey still write "slave"; "replica" is accepted should a build write that.
+        return "replica" if self.flags & {"slave", "replica"} else "master"
 
     @property
     def myself(self) -> bool:
@@ -91,6 +93,38 @@ def split_slots(masters: int) -> list[tuple[int, int]]:
     return [(start, end - 1) for start, end in zip(starts, ends, strict=True)]
 
 
+def nodes_frame(view: list[NodeEntry], names: Mapping[str, str]) -> pd.DataFrame:
+    """One node's view as a table: one row per node, in slot order, each master before its replicas.
+
+    ``names`` maps node ids to the sandbox's names; an id it lacks is shown as ``?``.
+    """
+    name_of = {entry.node_id: names.get(entry.node_id, "?") for entry in view}
+    first_slot = {entry.node_id: entry.slots[0][0] if entry.slots else TOTAL_SLOTS for entry in view}
+
+    def order(entry: NodeEntry) -> tuple[int, str, str, int]:
+        # Groups in slot order (empty masters last), each master before its replicas.
+        group = entry.master_id if entry.role == "replica" and entry.master_id else entry.node_id
+        return first_slot.get(group, TOTAL_SLOTS), name_of.get(group, ""), entry.role, entry.port
+
+    rows = [
+        {
+            "node": name_of[entry.node_id],
+            "id": entry.node_id,
+            "address": f"{entry.host}:{entry.port}",
+            "port": entry.port,
+            "role": entry.role,
+            "flags": ",".join(sorted(entry.flags)),
+            "master_id": entry.master_id or "",
+            "master": name_of.get(entry.master_id, "?") if entry.master_id else "",
+            "link_state": entry.link_state,
+            "slots": entry.slot_count,
+            "slot_ranges": entry.slot_ranges,
+        }
+        for entry in sorted(view, key=order)
+    ]
+    return pd.DataFrame(rows)
+
+
 class LocalNode:
     """One member of a cluster: its server, its id and its last known role.
 
@@ -105,6 +139,8 @@ class LocalNode:
         self.master_id: str | None = None
         #: While this node is a master: id of the master it replaced, if it got there by failover.
         self.promoted_from: str | None = None
+        #: Stopped with SIGSTOP by the cluster's ``pause``: running, but answering nothing.
+        self.paused = False
         # Admin connections fail fast: one reconnect attempt, no backoff. redis-py's default retry
         # backs off for seconds, which would stall every poll of a node that was just killed.
         admin_options: dict[str, Any] = {"protocol": 2, "socket_timeout": 2, "retry": Retry(NoBackoff(), 1)}
@@ -127,6 +163,11 @@ class LocalNode:
     @property
     def running(self) -> bool:
         return self.server.running
+
+    @property
+    def responsive(self) -> bool:
+        """Running and not paused: a node worth asking."""
+        return self.server.running and not self.paused
 
     def command(self, *args: Any) -> Any:
         """Send one command to this node (text replies decoded)."""
@@ -154,5 +195,5 @@ class LocalNode:
         return self.server.client(**kwargs)
 
     def __repr__(self) -> str:
-        state = "running" if self.running else "down"
+        state = ("paused" if self.paused else "running") if self.running else "down"
         return f"<LocalNode {self.name} {self.role} {self.server.address} id={self.node_id[:8]} {state}>"

@@ -19,7 +19,6 @@ thread): Linux delivers the parent-death signal when the *thread* that forked th
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import ctypes
 import os
@@ -29,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar, Self
@@ -37,7 +35,7 @@ from typing import ClassVar, Self
 import psutil
 
 from course.sandbox.leftovers import sweep_leftovers, write_owner
-from course.sandbox.lifecycle import Managed
+from course.sandbox.lifecycle import Managed, close_at_exit, forget_at_exit
 from course.sandbox.ports import LOOPBACK, PortClaim, claim_port
 from course.settings import sandbox_root
 
@@ -54,15 +52,6 @@ def _pdeathsig() -> None:  # pragma: no cover - runs in the child between fork a
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-_open_processes: weakref.WeakSet[SandboxProcess] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    for process in list(_open_processes):
-        process.close()
 
 
 class SandboxProcess(Managed):
@@ -169,7 +158,7 @@ class SandboxProcess(Managed):
             raise RuntimeError(f"{self.name} was closed; create a new one.")
         if self.running:
             return self
-        _open_processes.add(self)
+        close_at_exit(self)
         deadline = time.monotonic() + self.start_timeout
         for attempt in range(PORT_RETRIES):
             if self._claim is None:
@@ -278,7 +267,7 @@ class SandboxProcess(Managed):
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-        _open_processes.discard(self)
+        forget_at_exit(self)
 
     def __repr__(self) -> str:
         state = "running" if self.running else ("closed" if self._closed else "stopped")

@@ -13,7 +13,6 @@ NOAUTH).
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,6 +24,7 @@ from redis.retry import Retry
 
 from course.sandbox.binaries import RedisBinaries, find_redis
 from course.sandbox.config import Config, ConfigValue, format_config
+from course.sandbox.lifecycle import close_quietly
 from course.sandbox.ports import LOOPBACK
 from course.sandbox.process import SandboxProcess, SandboxStartError
 
@@ -128,9 +128,7 @@ class RedisServer(SandboxProcess):
         super().stop(timeout)
 
     def on_closing(self) -> None:
-        while self._clients:
-            with contextlib.suppress(Exception):
-                self._clients.pop().close()
+        close_quietly(self._clients)
         if self._probe is not None:
             self._probe.close()
             self._probe = None

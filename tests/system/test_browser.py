@@ -16,22 +16,11 @@ be left behind.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,365 +30,56 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.settings import COURSE_ROOT
+from tests.system.browser_lab import (
+    Lab,
+    copy_course,
+    describe,
+    run_nbgrader,
+    solution_source,
+    source_folders,
+    start_lab,
+    venv_is_set_up,
+)
+from tests.system.browser_page import (
+    CHROMIUM_ARGS,
+    TRACEBACK,
+    UI_MS,
+    Steps,
+    browser_processes,
+    cell_index,
+    chromium_path,
+    code_cells,
+    follow,
+    require_browser,
+    wait_for_table,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = COURSE_ROOT / "artifacts" / "browser"
 MODULE, NOTEBOOK = "01_pubsub", "pubsub.ipynb"
 STUDENT = "student1"
-#: What `scripts/start` needs in the copy (it execs `jupyter lab` from the course root).
-COPIED = (
-    "course",
-    "source",
-    "release",
-    "scripts",
-    "nbgrader_config.py",
-    "pyproject.toml",
-    "requirements.txt",
-)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # Deadlines: generous for a loaded 2-core machine (the whole flow takes about 30 s).
-SERVER_READY_SECONDS = 60
 KERNEL_IDLE_MS = 60_000
 RUN_ALL_MS = 120_000
 CELL_MS = 60_000
 VALIDATE_MS = 120_000
-UI_MS = 20_000
-
-
-# --- what the test needs ------------------------------------------------------------------------
-def chromium_path() -> Path:
-    return Path(os.environ.get("COURSE_CHROMIUM") or "/usr/bin/chromium")
-
-
-def require_browser() -> Any:
-    """The Playwright module, or a skip that says what is missing."""
-    try:
-        from playwright import sync_api
-    except ImportError:
-        pytest.skip("playwright is not installed: run ./scripts/test (it installs requirements.txt)")
-    if not os.access(chromium_path(), os.X_OK):
-        pytest.skip(
-            f"chromium not installed ({chromium_path()} not found): run apt-get install chromium "
-            "(./scripts/test does it when run as root), or set COURSE_CHROMIUM"
-        )
-    return sync_api
-
-
-def solution_source(notebook: Path, cell_id: str) -> str:
-    """A solution cell's source with nbgrader's `### BEGIN/END SOLUTION` marker lines removed."""
-    cell = next(c for c in nbformat.read(notebook, as_version=4).cells if c.get("id") == cell_id)
-    lines = cell.source.splitlines()
-    return "\n".join(line for line in lines if not re.match(r"\s*### (BEGIN|END) SOLUTION", line))
-
-
-def source_folders(course: Path) -> list[str]:
-    """The modules the Formgrader must list: every folder in source/ (nbgrader lists them all)."""
-    return sorted(p.name for p in (course / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-# --- timings and screenshots ----------------------------------------------------------------------
-@dataclass
-class Steps:
-    """Times each step, and keeps a screenshot of the page at its end."""
-
-    folder: Path
-    page: Any = None
-    done: list[tuple[str, float]] = field(default_factory=list)
-    shots: int = 0
-    started: float = field(default_factory=time.perf_counter)
-
-    @contextlib.contextmanager
-    def step(self, name: str, screenshot: bool = True) -> Iterator[None]:
-        begin = time.perf_counter()
-        try:
-            yield
-        except BaseException:
-            self.done.append((f"{name} FAILED", time.perf_counter() - begin))
-            self.shoot(f"FAILED-{name}")
-            raise
-        self.done.append((name, time.perf_counter() - begin))
-        if screenshot:
-            self.shoot(name)
-
-    def shoot(self, name: str) -> None:
-        if self.page is None:
-            return
-        self.shots += 1
-        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        with contextlib.suppress(Exception):
-            self.page.screenshot(path=str(self.folder / f"{self.shots:02d}-{slug}.png"))
-
-    def report(self) -> str:
-        width = max((len(name) for name, _ in self.done), default=10)
-        lines = [f"{name:<{width}}  {seconds:6.1f} s" for name, seconds in self.done]
-        lines.append(f"{'total':<{width}}  {time.perf_counter() - self.started:6.1f} s")
-        return "\n".join(lines)
-
-
-# --- the course copy, the server and its processes ------------------------------------------------
-def copy_course(target: Path) -> Path:
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc")
-    for name in COPIED:
-        source = COURSE_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=ignore, symlinks=True)
-        else:
-            shutil.copy2(source, target / name)
-    return target
-
-
-def nbgrader(course: Path, *args: str) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
 
 
 def submit_and_autograde(course: Path) -> None:
     """One submission in the copy, graded as an instructor would: the reference solutions."""
     # generate_assignment puts the assignment in the gradebook; its output goes to a folder of its
     # own, since regenerating release/ would pull the notebook from under the student's feet.
-    nbgrader(
+    run_nbgrader(
         course, "generate_assignment", MODULE, "--force", "--CourseDirectory.release_directory=regenerated"
     )
     submitted = course / "submitted" / STUDENT / MODULE
     submitted.mkdir(parents=True)
     shutil.copy(course / "source" / MODULE / NOTEBOOK, submitted / NOTEBOOK)
-    nbgrader(course, "autograde", MODULE)
+    run_nbgrader(course, "autograde", MODULE)
 
 
-def venv_is_set_up() -> str | None:
-    """Why `scripts/start` would reinstall into the environment (and repoint it at the copy), or None.
-
-    scripts/bootstrap reinstalls when its stamp does not match requirements.txt + pyproject.toml;
-    doing that from the copy would point the environment's `import course` at a temporary folder.
-    """
-    venv = Path(sys.prefix)
-    stamp = venv / ".course-installed"
-    data = (COURSE_ROOT / "requirements.txt").read_bytes() + (COURSE_ROOT / "pyproject.toml").read_bytes()
-    wanted = hashlib.sha256(data + sys.version.encode()).hexdigest()
-    if sys.prefix == sys.base_prefix:
-        return f"pytest runs outside a virtual environment ({sys.prefix}): run ./scripts/test"
-    if not stamp.is_file() or stamp.read_text().strip() != wanted:
-        return f"{venv} is not set up for this requirements.txt: run ./scripts/test (or ./scripts/start) once"
-    return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Lab:
-    course: Path
-    process: subprocess.Popen[bytes]
-    log: Path
-    port: int
-    token: str
-    runtime: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def api(self, method: str, path: str, timeout: float = 5) -> Any:
-        request = urllib.request.Request(
-            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def output_tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + SERVER_READY_SECONDS
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"scripts/start exited with {self.process.returncode} before JupyterLab answered; "
-                    f"its output ends with:\n{self.output_tail()}"
-                )
-            with contextlib.suppress(OSError, ValueError):
-                self.api("GET", "/api/status", timeout=2)
-                return
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"JupyterLab did not answer GET /api/status within {SERVER_READY_SECONDS} s; "
-                    f"scripts/start's output ends with:\n{self.output_tail()}"
-                )
-            time.sleep(0.2)
-
-    def processes(self) -> list[psutil.Process]:
-        """The server, everything it started (kernels, their redis-servers), and any kernel using
-        this server's runtime folder."""
-        found: dict[int, psutil.Process] = {}
-        with contextlib.suppress(psutil.Error):
-            server = psutil.Process(self.process.pid)
-            found[server.pid] = server
-            for child in server.children(recursive=True):
-                found[child.pid] = child
-        for process in psutil.process_iter(["cmdline"]):
-            if any(str(self.runtime) in part for part in process.info["cmdline"] or []):
-                found[process.pid] = process
-        return list(found.values())
-
-    def shutdown(self) -> list[str]:
-        """Stop the server through its API; return what had to be killed (empty when clean)."""
-        started = self.processes()
-        if self.process.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                self.api("POST", "/api/shutdown", timeout=10)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=30)
-        # Kernels get a moment to stop their redis-servers after the server is gone.
-        _, alive = psutil.wait_procs(started, timeout=10)
-        leftovers = [describe(p) for p in alive]
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        for process in alive:
-            with contextlib.suppress(psutil.Error):
-                process.kill()
-        return leftovers
-
-
-def describe(process: psutil.Process) -> str:
-    with contextlib.suppress(psutil.Error):
-        return f"pid {process.pid}: {' '.join(process.cmdline())[:200]}"
-    return f"pid {process.pid}"
-
-
-def start_lab(course: Path, scratch: Path) -> Lab:
-    """`scripts/start` in the copy, in its own session, on a free loopback port with a token."""
-    port, token = free_port(), secrets.token_hex(16)
-    runtime, log = scratch / "runtime", scratch / "lab.log"
-    runtime.mkdir()
-    env = {
-        **os.environ,
-        "COURSE_VENV": sys.prefix,  # the real environment: nothing is installed
-        "JUPYTER_RUNTIME_DIR": str(runtime),  # kernel connection files: find our kernels by it
-    }
-    args = [
-        "--no-browser",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.ip=127.0.0.1",
-        f"--IdentityProvider.token={token}",
-        # A fresh lab: no workspace or settings of the person running the tests.
-        f"--LabApp.workspaces_dir={scratch / 'workspaces'}",
-        f"--LabApp.user_settings_dir={scratch / 'settings'}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["bash", str(course / "scripts" / "start"), *args],
-            cwd=course,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Lab(course, process, log, port, token, runtime)
-
-
-def browser_processes() -> list[psutil.Process]:
-    """Playwright's driver (a child of this test process) and the Chromium it started."""
-    found = []
-    for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            if any("playwright" in part for part in child.cmdline()):
-                found += [child, *child.children(recursive=True)]
-    return found
-
-
-# --- the notebook as the page shows it ------------------------------------------------------------
-CELLS_JS = """
-cells => cells.map(cell => ({
-    input: cell.querySelector('.jp-InputArea-editor')?.textContent ?? '',
-    output: cell.querySelector('.jp-OutputArea')?.textContent ?? '',
-    prompt: cell.querySelector('.jp-InputPrompt')?.textContent ?? '',
-}))
-"""
-
-
-#: IPython's header of an exception's traceback in a cell's output.
-TRACEBACK = "Traceback (most recent call last)"
-
-
-def code_cells(page: Any) -> list[dict[str, str]]:
-    cells: list[dict[str, str]] = page.eval_on_selector_all(".jp-Notebook .jp-CodeCell", CELLS_JS)
-    return cells
-
-
-def cell_index(cells: list[dict[str, str]], starts: str) -> int:
-    matches = [i for i, cell in enumerate(cells) if cell["input"].startswith(starts)]
-    assert matches, f"no code cell starting with {starts!r} in the notebook the lab shows"
-    return matches[0]
-
-
-def wait_until(check: Callable[[], Any], timeout_ms: int, message: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + timeout_ms / 1000
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(message())
-        time.sleep(0.2)
-
-
-def follow(frame: Any, link: Any) -> None:
-    """Click a link inside the Formgrader's frame and wait for the next page to replace this one."""
-    frame.locator("body").evaluate("body => { body.dataset.left = 'yes'; }")
-    link.click()
-    frame.locator("body:not([data-left])").wait_for(timeout=UI_MS)
-
-
-def wait_for_table(frame: Any, lab: Lab, what: str) -> Any:
-    """The Formgrader page's table once its data has loaded ("Loading, please wait..." is gone)."""
-    table = frame.locator("#main-table")
-
-    def loaded() -> bool:
-        with contextlib.suppress(Exception):
-            text = table.inner_text(timeout=1000)
-            return bool(text) and "Loading, please wait" not in text
-        return False
-
-    wait_until(
-        loaded,
-        UI_MS * 2,
-        lambda: (
-            f"the Formgrader never finished loading {what} (nbgrader's server extension did not "
-            f"answer); the server said:\n{lab.output_tail()}"
-        ),
-    )
-    return table
-
-
-# --- the test ---------------------------------------------------------------------------------------
 def test_student_and_instructor_flow_in_a_real_browser(tmp_path: Path) -> None:
     sync_api = require_browser()
     not_ready = venv_is_set_up()

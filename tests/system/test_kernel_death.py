@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import os
-import signal
-import time
-
-import psutil
 
 from course.sandbox.servers import RedisServer
-from course.settings import sandbox_root
 from tests.kernel import Kernel
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+from tests.owner_death import alive, owned_directories, printed_pids, sigkill_and_wait
 
 
 def test_sigkill_of_a_kernel_kills_its_servers_and_the_next_start_sweeps() -> None:
     kernel = Kernel().start()
     try:
-        ok, text = kernel.run(
+        server_pids = printed_pids(
+            kernel,
             "from course import start_server\n"
             "servers = [start_server(), start_server()]\n"
-            "print(' '.join(str(s.pid) for s in servers))\n"
+            "print(' '.join(str(s.pid) for s in servers))\n",
         )
-        assert ok, text
-        server_pids = [int(pid) for pid in text.split()]
         # Servers must survive from one cell to the next (a cell may run on another thread).
         ok, text = kernel.run("print(all(s.running for s in servers))")
         assert (ok, text.strip()) == (True, "True")
-        leftovers = [p for p in sandbox_root().iterdir() if p.name.startswith(f"{kernel.pid}-")]
+        leftovers = owned_directories(kernel.pid)
         assert len(leftovers) == 2
 
-        os.kill(kernel.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60  # the kernel delivers the signal at once; this only polls
-        while time.monotonic() < deadline and any(alive(pid) for pid in server_pids):
-            time.sleep(0.05)
-        survivors = [pid for pid in server_pids if alive(pid)]
+        survivors = sigkill_and_wait(kernel.pid, server_pids, timeout=60)
         assert survivors == [], f"redis-server {survivors} outlived its SIGKILLed kernel"
         assert all(path.exists() for path in leftovers), "nothing has swept yet"
     finally:

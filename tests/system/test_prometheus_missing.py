@@ -10,20 +10,10 @@ import pytest
 
 from course.settings import COURSE_ROOT
 from tests.kernel import Kernel
+from tests.system.without_tools import HIDE_MONITORING_TOOLS
 
 NOTEBOOK = COURSE_ROOT / "source" / "06_monitoring" / "monitoring.ipynb"
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
-
-#: Run first in the kernel: the three tools cannot be found, as on a machine without them.
-NO_TOOLS = """
-import course.sandbox.binaries as _binaries
-_find = _binaries.find_program
-def _without_monitoring_tools(name):
-    if name in ("prometheus", "promtool", "redis_exporter"):
-        raise _binaries.RedisNotFoundError(_binaries.PROGRAMS[name].hint())
-    return _find(name)
-_binaries.find_program = _without_monitoring_tools
-"""
 
 
 def student_cells() -> list[tuple[str, str]]:
@@ -36,7 +26,7 @@ def student_cells() -> list[tuple[str, str]]:
 def test_the_notebook_runs_without_the_monitoring_tools() -> None:
     outputs: dict[str, str] = {}
     with Kernel(cwd=str(NOTEBOOK.parent)) as kernel:
-        ok, text = kernel.run(NO_TOOLS)
+        ok, text = kernel.run(HIDE_MONITORING_TOOLS)
         assert ok, text
         for cell_id, source in student_cells():
             ok, text = kernel.run(source, timeout=120)

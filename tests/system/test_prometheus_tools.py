@@ -10,16 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.kernel import Kernel
-
-HIDE_TOOLS = """
-import course.sandbox.binaries as _binaries
-_find = _binaries.find_program
-def _without(name):
-    if name in ("prometheus", "promtool", "redis_exporter"):
-        raise _binaries.RedisNotFoundError(_binaries.PROGRAMS[name].hint())
-    return _find(name)
-_binaries.find_program = _without
-"""
+from tests.system.without_tools import HIDE_MONITORING_TOOLS
 
 
 def doctor(prelude: str = "") -> subprocess.CompletedProcess[str]:
@@ -44,7 +35,7 @@ def test_doctor_reports_the_monitoring_tools_with_versions() -> None:
 
 
 def test_doctor_without_them_says_what_to_install_and_still_passes() -> None:
-    result = doctor(HIDE_TOOLS)
+    result = doctor(HIDE_MONITORING_TOOLS)
     assert result.returncode == 0, "missing monitoring tools only gate 06_monitoring"
     assert "prometheus       MISSING" in result.stdout
     assert "redis_exporter   MISSING" in result.stdout
@@ -75,7 +66,7 @@ def test_a_failing_cell_fails(kernel: Kernel) -> None:
 
 def test_without_the_tools_the_cell_is_skipped_with_the_install_hint_once() -> None:
     with Kernel() as bare:
-        ok, text = bare.run(f"{HIDE_TOOLS}\n%load_ext course.lessons.monitoring_prometheus")
+        ok, text = bare.run(f"{HIDE_MONITORING_TOOLS}\n%load_ext course.lessons.monitoring_prometheus")
         assert ok, text
         ok, first = bare.run("%%needs_prometheus\nraise SystemExit('must not run')")
         assert ok, first

@@ -7,34 +7,18 @@ Everything runs in a temporary copy of the course, as an instructor would run it
 from __future__ import annotations
 
 import filecmp
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 
 from course.settings import COURSE_ROOT, modules
+from tests.nbgrader_command import nbgrader
 
 pytestmark = pytest.mark.slow
 
 MODULES_PRESENT = list(modules())
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run an nbgrader command in ``course`` with the environment's bin/ first (it runs alembic)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

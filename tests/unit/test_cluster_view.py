@@ -6,7 +6,8 @@ import itertools
 
 from redis._parsers.helpers import parse_cluster_nodes as redis_py_parse
 
-from course.sandbox.cluster_view import NodeEntry, split_slots
+from course.sandbox.cluster_health import peer_problem
+from course.sandbox.cluster_view import NodeEntry, nodes_frame, split_slots
 
 
 def parse_cluster_nodes(text: str) -> list[NodeEntry]:
@@ -42,3 +43,38 @@ def test_cluster_nodes_parsing_skips_migrations_and_reads_roles() -> None:
     assert (third.role, third.master_id, third.link_state) == ("replica", "aaa", "disconnected")
     assert "fail" in third.flags
     assert (fourth.host, fourth.port) == ("", 7003)
+
+
+def test_a_replica_flagged_replica_instead_of_slave_is_a_replica() -> None:
+    (entry,) = parse_cluster_nodes("eee 127.0.0.1:7004@17004 replica aaa 0 1 1 connected\n")
+    assert (entry.role, entry.master_id) == ("replica", "aaa")
+
+
+def test_peer_problem_names_a_node_seen_at_another_address() -> None:
+    first, second, third, _ = parse_cluster_nodes(
+        "aaa 127.0.0.1:7000@17000 master - 0 0 1 connected 0-5460\n"
+        "bbb 127.0.0.1:7001@17001 master,fail? - 0 1 2 connected 5461-10922\n"
+        "ccc 127.0.0.1:7002@17002 slave aaa 0 1 1 disconnected\n"
+        "ddd :0@0 master,noaddr - 0 0 0 disconnected\n"
+    )
+    assert peer_problem(first, "node-0", "127.0.0.1:7000") is None
+    impostor = peer_problem(first, "node-0", "127.0.0.1:7100")
+    assert impostor is not None
+    assert "node-0's id at 127.0.0.1:7000" in impostor
+    assert "another server uses that identity" in impostor
+    assert peer_problem(second, "node-1", "127.0.0.1:7001") == "still sees node-1 as fail?"
+    assert peer_problem(third, "node-2", "127.0.0.1:7002") == "still sees node-2 as disconnected"
+
+
+def test_nodes_frame_puts_each_master_before_its_replicas_in_slot_order() -> None:
+    view = parse_cluster_nodes(
+        "rrr 127.0.0.1:7003@17003 slave bbb 0 1 2 connected\n"
+        "bbb 127.0.0.1:7001@17001 master - 0 1 2 connected 5461-16383\n"
+        "eee 127.0.0.1:7009@17009 master - 0 1 3 connected\n"
+        "aaa 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\n"
+    )
+    frame = nodes_frame(view, {"aaa": "node-0", "bbb": "node-1", "rrr": "node-3"})
+    assert frame["node"].tolist() == ["node-0", "node-1", "node-3", "?"]
+    assert frame.loc[2, ["role", "master", "slots"]].tolist() == ["replica", "node-1", 0]
+    assert frame.loc[0, "flags"] == "master,myself"
+    assert frame.loc[1, "slot_ranges"] == "5461-16383"

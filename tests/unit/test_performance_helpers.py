@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import redis
 
+from course.lessons.os_limits import (
+    LATENCY_FIELDS,
+    NOT_AVAILABLE,
+    kernel_setting,
+    parse_latency_latest,
+    parse_limits,
+    parse_listen_backlog,
+    process_status,
+)
 from course.lessons.performance import count_commands, parse_benchmark_csv, zipf_trace
 
 BENCHMARK_CSV = (
@@ -55,3 +65,49 @@ def test_parse_benchmark_csv() -> None:
 def test_parse_benchmark_csv_rejects_other_output() -> None:
     with pytest.raises(ValueError, match="not redis-benchmark CSV"):
         parse_benchmark_csv("SET: 16680.57 requests per second, p50=0.055 msec\n")
+
+
+PROC_LIMITS = (
+    "Limit                     Soft Limit           Hard Limit           Units     \n"
+    "Max cpu time              unlimited            unlimited            seconds   \n"
+    "Max open files            1024                 524288               files     \n"
+    "Max locked memory         8388608              8388608              bytes     \n"
+)
+
+SS_LISTEN = (
+    "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+    "LISTEN 0      4096       127.0.0.1:20222      0.0.0.0:*          \n"
+)
+
+
+def test_open_files_limit_is_read_by_column_names() -> None:
+    assert parse_limits(PROC_LIMITS) == {"soft": "1024", "hard": "524288"}
+    assert parse_limits(PROC_LIMITS, "Max cpu time") == {"soft": "unlimited", "hard": "unlimited"}
+    assert parse_limits("") is None
+    assert parse_limits(PROC_LIMITS, "Max nice priority") is None
+
+
+def test_listen_backlog_is_the_send_q_column() -> None:
+    assert parse_listen_backlog(SS_LISTEN) == 4096
+    assert parse_listen_backlog(SS_LISTEN.replace("Recv-Q Send-Q", "Send-Q Recv-Q")) == 0
+    assert parse_listen_backlog(SS_LISTEN.splitlines()[0]) is None
+
+
+def test_latency_latest_names_the_four_common_fields_of_every_build() -> None:
+    redis_70 = [["command", 1796163450, 364, 364]]
+    valkey_9 = [["command", 1796163677, 217, 217, 285, 2], ["fork", 1796163600, 3, 5, 8, 2]]
+    assert parse_latency_latest(redis_70) == [
+        {"event": "command", "unix time": 1796163450, "latest (ms)": 364, "all-time max (ms)": 364}
+    ]
+    parsed = parse_latency_latest(valkey_9)
+    assert [list(event) for event in parsed] == [list(LATENCY_FIELDS)] * 2
+    assert (parsed[1]["event"], parsed[1]["latest (ms)"], parsed[1]["all-time max (ms)"]) == ("fork", 3, 5)
+    assert parse_latency_latest([]) == []
+
+
+def test_kernel_readers_say_what_is_missing(tmp_path: Path) -> None:
+    setting = tmp_path / "somaxconn"
+    setting.write_text("4096\n")
+    assert kernel_setting(setting) == "4096"
+    assert kernel_setting(tmp_path / "absent") == NOT_AVAILABLE
+    assert process_status(-1, "THP_enabled") == NOT_AVAILABLE
