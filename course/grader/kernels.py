@@ -93,15 +93,15 @@ def _run_kernel(request: dict[str, Any]) -> None:  # pragma: no cover - runs in 
         sys.argv = ["ipykernel_launcher", *request["argv"][3:]]
         from ipykernel.kernelapp import IPKernelApp
 
-        from course.sandbox import process
+        from course.sandbox import lifecycle
 
         app = IPKernelApp.instance()
         app.parent_handle = os.getppid()  # its default was read from the zygote's environment
         app.initialize(request["argv"][3:])  # type: ignore[no-untyped-call]
         # A stock kernel imports the course after IPython registered its exit handlers, so the
         # sandbox's servers are closed before IPython clears the namespace that holds them.
-        atexit.unregister(process._close_all)
-        atexit.register(process._close_all)
+        atexit.unregister(lifecycle._close_all)
+        atexit.register(lifecycle._close_all)
         app.start()  # type: ignore[no-untyped-call]
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
