@@ -55,12 +55,13 @@ if importlib.util.find_spec("course.grader") is not None:
 
     from course.grader.duplicates import DeduplicateGradeIds, ReportDuplicatedCellIds
     from course.grader.feedback import HideHiddenTests, HideTestTracebacks
-    from course.grader.hooks import rename_misnamed_notebook
+    from course.grader.hooks import before_grading
     from course.grader.outputs import LimitOutputCharacters
     from course.grader.restore import RestoreDeletedCells
 
-    # Before nbgrader looks for the notebooks: `pubsub (1).ipynb` is graded as pubsub.ipynb.
-    c.Autograde.pre_convert_hook = rename_misnamed_notebook
+    # Before nbgrader looks for the notebooks: `pubsub (1).ipynb` is graded as pubsub.ipynb, and the
+    # student gets their name from students.csv (the Formgrader lists names, not "None, None").
+    c.Autograde.pre_convert_hook = before_grading
     # nbgrader's default lists, with the course's steps (marked) in place.
     c.Autograde.sanitize_preprocessors = [
         ClearOutput,

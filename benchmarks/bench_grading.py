@@ -6,8 +6,11 @@ in its own copy of the course:
 1. plain `nbgrader autograde` (one process, one submission after the other), then
    `nbgrader generate_feedback`: the sequential baseline;
 2. `course grade` with one job and two fresh nbgrader commands per submission (no worker);
-3. `course grade` with one job and one long-lived worker (nbgrader loads once);
-4. `course grade` with one job per core, each with its worker (the default).
+3. `course grade` with one job and one long-lived worker (nbgrader loads once; kernels forked from
+   a warm parent, see course/grader/kernels.py);
+4. `course grade` with one job per core, each with its worker.
+
+`benchmarks/bench_grading_class.py` compares a whole class over every module with more jobs.
 
     python benchmarks/bench_grading.py [--students 4] [--module 01_pubsub]
 """

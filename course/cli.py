@@ -1,4 +1,4 @@
-"""``python -m course COMMAND``: doctor, clean, and the maintainer's notebook tools."""
+"""``python -m course COMMAND``: doctor, clean, the maintainer's notebook tools, the instructor's grading."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import importlib.metadata
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from course.sandbox.binaries import TOOLS, RedisBinaries, RedisNotFoundError, find_redis
 from course.sandbox.install import PROGRAMS
@@ -106,6 +107,9 @@ def grade(args: argparse.Namespace) -> int:
         force=args.force,
         students=tuple(args.student),
         progress=not args.no_progress,
+        queue=args.queue,
+        queue_name=args.queue_name,
+        retries=args.retries,
     )
     outcomes = grader.run()
     for outcome in sorted(outcomes, key=lambda o: (o.module, o.student)):
@@ -118,6 +122,113 @@ def grade(args: argparse.Namespace) -> int:
         f"reports in {grader.grades_dir}, feedback in {COURSE_ROOT / 'feedback'}"
     )
     return 0
+
+
+def grade_worker(args: argparse.Namespace) -> int:
+    """Run RQ grading jobs from the queue at ``args.url`` until stopped."""
+    from course.grader.rqworker import run_worker
+
+    return run_worker(
+        args.url,
+        args.queue_name,
+        burst=args.burst,
+        max_jobs=args.max_jobs,
+        monitoring=args.heartbeat,
+        grace=args.heartbeat_grace,
+        name=args.name,
+    )
+
+
+def bundle(args: argparse.Namespace) -> int:
+    """Build what students receive into ``args.destination``."""
+    from course.grader.bundle import BundleError, build_bundle
+
+    try:
+        files = build_bundle(COURSE_ROOT, args.destination)
+    except BundleError as error:
+        print(f"bundle: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {len(files)} files to {args.destination}: students run ./scripts/start there.")
+    return 0
+
+
+def _require_grader(command: str) -> None:
+    """In a student bundle the instructor's tools are absent: say so instead of a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("course.grader") is None:
+        raise SystemExit(f"'{command}' is an instructor's command; this copy of the course is a student's.")
+
+
+GRADING_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "grade": grade,
+    "grade-worker": grade_worker,
+    "bundle": bundle,
+}
+
+
+def _add_queue_options(parser: argparse.ArgumentParser) -> None:
+    # course.grader.queue.QUEUE_NAME; not imported here: a student's copy has no course.grader
+    parser.add_argument(
+        "--queue-name", default="course-grading", help="the RQ queue's name (default: %(default)s)"
+    )
+
+
+def _add_grading_parsers(commands: Any) -> None:
+    """grade, grade-worker and bundle: the instructor's grading commands."""
+    grade_parser = commands.add_parser(
+        "grade",
+        help="instructors: nbgrader autograde + generate_feedback for every submission, in parallel "
+        "sandboxes with a time limit each; one merged gradebook; reports in grades/",
+    )
+    grade_parser.add_argument("modules", nargs="*", help="default: every module")
+    grade_parser.add_argument("--zip", type=Path, help="unpack a zip of <student>/<module>/<notebook> first")
+    grade_parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (one worker each)"
+    )
+    grade_parser.add_argument(
+        "--timeout",
+        type=float,
+        default=SUBMISSION_TIMEOUT_SECONDS,
+        help="wall-clock seconds per submission (autograde + feedback); then its process tree is killed",
+    )
+    grade_parser.add_argument("--student", action="append", default=[], help="grade only these (repeatable)")
+    grade_parser.add_argument("--force", action="store_true", help="grade unchanged submissions again")
+    grade_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade_parser.add_argument(
+        "--queue",
+        metavar="redis://HOST:PORT",
+        help="enqueue one RQ job per submission there instead of grading here; run "
+        "`python -m course grade-worker URL` on the machines that grade (rediss:// for TLS; a "
+        "password in the URL or in COURSE_QUEUE_PASSWORD)",
+    )
+    grade_parser.add_argument(
+        "--retries", type=int, default=2, help="with --queue: attempts RQ retries after one fails (default 2)"
+    )
+    _add_queue_options(grade_parser)
+    worker_parser = commands.add_parser(
+        "grade-worker",
+        help="instructors: grade the jobs `course grade --queue URL` enqueues, on this machine "
+        "(an RQ worker: one forked work horse per job, under RQ's hard time limit)",
+    )
+    worker_parser.add_argument("url", metavar="redis://HOST:PORT")
+    _add_queue_options(worker_parser)
+    worker_parser.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+    worker_parser.add_argument("--max-jobs", type=int, help="stop after this many jobs")
+    worker_parser.add_argument("--name", help="the worker's name in RQ (default: random)")
+    worker_parser.add_argument(
+        "--heartbeat", type=int, default=10, help="seconds between a busy worker's heartbeats (default 10)"
+    )
+    worker_parser.add_argument(
+        "--heartbeat-grace",
+        type=int,
+        default=60,
+        help="seconds a heartbeat may be late before RQ retries the job elsewhere (default 60)",
+    )
+    bundle_parser = commands.add_parser(
+        "bundle", help="instructors: build what students receive (release notebooks, no grader, no source/)"
+    )
+    bundle_parser.add_argument("destination", type=Path, help="a new or empty folder")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,28 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "release", help="maintainers: regenerate release/ from source/ with nbgrader"
     )
     release_parser.add_argument("modules", nargs="*", help="default: every module with a source folder")
-    grade_parser = commands.add_parser(
-        "grade",
-        help="instructors: nbgrader autograde + generate_feedback for every submission, in parallel "
-        "sandboxes with a time limit each; one merged gradebook; reports in grades/",
-    )
-    grade_parser.add_argument("modules", nargs="*", help="default: every module")
-    grade_parser.add_argument("--zip", type=Path, help="unpack a zip of <student>/<module>/<notebook> first")
-    grade_parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (one worker each)"
-    )
-    grade_parser.add_argument(
-        "--timeout",
-        type=float,
-        default=SUBMISSION_TIMEOUT_SECONDS,
-        help="wall-clock seconds per submission (autograde + feedback); then its process tree is killed",
-    )
-    grade_parser.add_argument("--student", action="append", default=[], help="grade only these (repeatable)")
-    grade_parser.add_argument("--force", action="store_true", help="grade unchanged submissions again")
-    grade_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_grading_parsers(commands)
     args = parser.parse_args(argv)
-    if args.command == "grade":
-        return grade(args)
+    if args.command in (*GRADING_COMMANDS, "refresh", "release"):
+        _require_grader(args.command)
+    if args.command in GRADING_COMMANDS:
+        return GRADING_COMMANDS[args.command](args)
     if args.command == "doctor":
         return doctor()
     if args.command == "setup":

@@ -14,11 +14,17 @@ The class grader (``python -m course grade``), which adds only what nbgrader lac
 
 * :mod:`~course.grader.classgrader` - the orchestrator: parallel jobs, merging, progress;
 * :mod:`~course.grader.submissions` - finding and unpacking submissions;
+* :mod:`~course.grader.jobs` - one submission as a job: its files in, what grading gave out;
 * :mod:`~course.grader.sandbox` - one submission in a private course copy, under a time limit;
 * :mod:`~course.grader.worker` - the long-lived nbgrader process each job grades with;
+* :mod:`~course.grader.kernels` - grading kernels forked from a warm parent;
+* :mod:`~course.grader.queue` and :mod:`~course.grader.rqworker` - grading on other machines,
+  through RQ (``course grade --queue``, ``course grade-worker``);
+* :mod:`~course.grader.roster` - students' names for the gradebook;
 * :mod:`~course.grader.processes` - nbgrader as a command, killing a process tree;
 * :mod:`~course.grader.gradebook` - registering modules, the snapshot, merging grades;
 * :mod:`~course.grader.reasons` and :mod:`~course.grader.reports` - what the instructor reads.
 
-:mod:`~course.grader.authoring` holds the maintainer's tools (``refresh``, ``release``).
+:mod:`~course.grader.authoring` holds the maintainer's tools (``refresh``, ``release``);
+:mod:`~course.grader.bundle` builds what students receive (``python -m course bundle``).
 """

@@ -8,6 +8,7 @@ snapshot. Only the orchestrating thread writes ``gradebook.db``, one submission 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import shutil
 import sqlite3
 import tempfile
@@ -36,19 +37,19 @@ def db_url(db: Path) -> str:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """nbgrader 0.9.6 with SQLAlchemy 2.1 warns on every submission it opens; grades are right."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Object of type <Submitted")
         yield
 
 
-def register_modules(root: Path, modules: Iterable[str]) -> None:
-    """Put each module in the course's gradebook (as ``generate_assignment`` does) if it is not
-    there yet, without touching ``release/``: nbgrader grades only what its gradebook knows."""
+def register_modules(root: Path, modules: Iterable[str], db: Path | None = None) -> None:
+    """Put each module in the course's gradebook (or ``db``), as ``generate_assignment`` does, if
+    it is not there yet, without touching ``release/``: nbgrader grades only what it knows."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    db = root / "gradebook.db"
+    db = db or root / "gradebook.db"
     for module in modules:
         if db.exists():
             with Gradebook(db_url(db)) as gradebook:
@@ -80,37 +81,93 @@ def snapshot(db: Path, target: Path) -> Path:
     return target
 
 
-def merge_grades(main_db: Path, sandbox_db: Path, module: str, student: str) -> Scores:
-    """Copy one submission's grades and comments from a job's gradebook into the course's."""
+@dataclass(frozen=True)
+class CellGrade:
+    auto_score: float | None
+    manual_score: float | None
+    extra_credit: float | None
+    needs_manual_grade: bool
+
+
+@dataclass
+class NotebookGrades:
+    late_submission_penalty: float | None = None
+    grades: dict[str, CellGrade] = field(default_factory=dict)
+    comments: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class GradeRecord:
+    """One graded submission as plain data: read from a job's gradebook, sent back to the instructor
+    (through a queue if need be), applied to the course's gradebook."""
+
+    module: str
+    student: str
+    timestamp: datetime.datetime | None = None
+    notebooks: dict[str, NotebookGrades] = field(default_factory=dict)
+
+
+def read_grades(db: Path, module: str, student: str) -> GradeRecord:
+    """The grades and comments nbgrader recorded for one submission in ``db``."""
     from nbgrader.api import Gradebook
 
-    with _quiet(), Gradebook(db_url(sandbox_db)) as source, Gradebook(db_url(main_db)) as target:
-        graded = source.find_submission(module, student)
-        target.update_or_create_student(student)
-        merged = target.update_or_create_submission(module, student, timestamp=graded.timestamp)
-        cells: dict[str, float] = {}
+    with quiet(), Gradebook(db_url(db)) as gradebook:
+        graded = gradebook.find_submission(module, student)
+        record = GradeRecord(module, student, graded.timestamp)
         for notebook in graded.notebooks:
-            into_notebook = target.find_submission_notebook(notebook.name, module, student)
+            record.notebooks[notebook.name] = NotebookGrades(
+                notebook.late_submission_penalty,
+                {
+                    grade.name: CellGrade(
+                        grade.auto_score,
+                        grade.manual_score,
+                        grade.extra_credit,
+                        bool(grade.needs_manual_grade),
+                    )
+                    for grade in notebook.grades
+                },
+                {comment.name: comment.auto_comment for comment in notebook.comments},
+            )
+        return record
+
+
+def apply_grades(main_db: Path, record: GradeRecord) -> Scores:
+    """Write one submission's grades and comments into the course's gradebook (again: same result)."""
+    from nbgrader.api import Gradebook
+
+    module, student = record.module, record.student
+    with quiet(), Gradebook(db_url(main_db)) as target:
+        target.update_or_create_student(student)
+        merged = target.update_or_create_submission(module, student, timestamp=record.timestamp)
+        cells: dict[str, float] = {}
+        for name, notebook in record.notebooks.items():
+            into_notebook = target.find_submission_notebook(name, module, student)
             into_notebook.late_submission_penalty = notebook.late_submission_penalty
-            for grade in notebook.grades:
-                into = target.find_grade(grade.name, notebook.name, module, student)
+            for grade_name, grade in notebook.grades.items():
+                into = target.find_grade(grade_name, name, module, student)
                 into.auto_score = grade.auto_score
                 into.manual_score = grade.manual_score
                 into.extra_credit = grade.extra_credit
                 into.needs_manual_grade = grade.needs_manual_grade
-                cells[grade.name] = float(grade.score)
-            for comment in notebook.comments:
-                into_comment = target.find_comment(comment.name, notebook.name, module, student)
-                into_comment.auto_comment = comment.auto_comment
+            for comment_name, text in notebook.comments.items():
+                target.find_comment(comment_name, name, module, student).auto_comment = text
         target.db.commit()
+        for notebook in merged.notebooks:
+            for grade in notebook.grades:
+                cells[grade.name] = float(grade.score)
         return Scores(float(merged.score), float(merged.max_score), cells)
+
+
+def merge_grades(main_db: Path, sandbox_db: Path, module: str, student: str) -> Scores:
+    """Copy one submission's grades and comments from a job's gradebook into the course's."""
+    return apply_grades(main_db, read_grades(sandbox_db, module, student))
 
 
 def zero_grades(main_db: Path, module: str, student: str) -> Scores:
     """Record a submission that could not be graded as zero on every graded cell."""
     from nbgrader.api import Gradebook
 
-    with _quiet(), Gradebook(db_url(main_db)) as gradebook:
+    with quiet(), Gradebook(db_url(main_db)) as gradebook:
         gradebook.update_or_create_student(student)
         submission = gradebook.update_or_create_submission(module, student)
         cells = {}

@@ -1,8 +1,12 @@
-"""``Autograde.pre_convert_hook``: grade a single misnamed notebook under its expected name.
+"""``Autograde.pre_convert_hook``: what nbgrader does not do before it grades a submission.
 
-Browsers save a second download as ``pubsub (1).ipynb``; nbgrader then skips it as an unknown
-notebook and scores the assignment zero. When exactly one expected notebook is missing and exactly
-one unexpected notebook is present, the hook renames the submitted file before nbgrader reads it.
+* A single misnamed notebook is graded under its expected name. Browsers save a second download as
+  ``pubsub (1).ipynb``; nbgrader then skips it as an unknown notebook and scores the assignment
+  zero. When exactly one expected notebook is missing and exactly one unexpected notebook is
+  present, the hook renames the submitted file before nbgrader reads it.
+* The student gets their name in the gradebook from the course's roster
+  (:mod:`course.grader.roster`), so the Formgrader does not list "None, None" after a plain
+  ``nbgrader autograde`` either.
 """
 
 from __future__ import annotations
@@ -29,6 +33,23 @@ def misnamed(expected: list[str], present: list[str]) -> tuple[str, str] | None:
     if len(missing) == 1 and len(extra) == 1:
         return extra[0], missing[0]
     return None
+
+
+def before_grading(notebooks: list[str], **_: Any) -> None:
+    """The hook nbgrader_config.py sets: both steps, for one submission folder."""
+    rename_misnamed_notebook(notebooks)
+    name_the_student(notebooks)
+
+
+def name_the_student(notebooks: list[str]) -> None:
+    """Give the student their roster name in the course's gradebook (run from the course root)."""
+    from course.grader.roster import read_roster, register_students
+
+    gradebook = Path.cwd() / "gradebook.db"
+    if not notebooks or not gradebook.exists():
+        return
+    student = Path(notebooks[0]).parent.parent.name
+    register_students(gradebook, [student], read_roster(Path.cwd()))
 
 
 def rename_misnamed_notebook(notebooks: list[str], **_: Any) -> None:

@@ -32,6 +32,8 @@ from course.grader.processes import kill_tree, nbgrader_env
 from course.grader.sandbox import GradingLogs, RunnerDied
 
 RESULT_MARKER = "@@course-grading-result@@ "
+#: The kernel manager whose kernels are forked from a warm parent (course.grader.kernels).
+FORKED_KERNELS = "course.grader.kernels.ForkedKernelManager"
 #: How long an idle worker may take to end once its input is closed.
 CLOSE_SECONDS = 10
 
@@ -60,11 +62,12 @@ def nbgrader_in_process(args: list[str]) -> tuple[int, str]:
     return code, log.getvalue()
 
 
-def grade(task: dict[str, str]) -> dict[str, Any]:
+def grade(task: dict[str, Any]) -> dict[str, Any]:
     """Autograde one submission and, if that worked, write its feedback."""
     os.chdir(task["work"])
     who = [task["module"], "--student", task["student"], "--force"]
-    code, log = nbgrader_in_process(["autograde", *who])
+    kernels = [f"--Execute.kernel_manager_class={FORKED_KERNELS}"] if task.get("fork_kernels") else []
+    code, log = nbgrader_in_process(["autograde", *who, *kernels])
     result: dict[str, Any] = {"code": code, "log": log, "feedback_code": None, "feedback_log": ""}
     if code == 0:
         result["feedback_code"], result["feedback_log"] = nbgrader_in_process(["generate_feedback", *who])
@@ -72,16 +75,27 @@ def grade(task: dict[str, str]) -> dict[str, Any]:
 
 
 def main() -> None:
+    import nbgrader.apps.nbgraderapp  # noqa: F401 - loaded once, before the first submission
+
+    if "--fork-kernels" in sys.argv:
+        from course.grader.kernels import ZYGOTE, preload
+
+        preload()
+        ZYGOTE.start()  # while this process is still single-threaded
+
     for line in sys.stdin:
         result = grade(json.loads(line))
         sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
         sys.stdout.flush()
+    if "--fork-kernels" in sys.argv:
+        ZYGOTE.close()
 
 
 class GradingWorker:
     """The parent's handle on one worker process (started on first use, replaced after a kill)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fork_kernels: bool = True) -> None:
+        self.fork_kernels = fork_kernels
         self._process: subprocess.Popen[str] | None = None
         self._results: queue.Queue[str | None] = queue.Queue()
         self._errors: IO[str] | None = None
@@ -90,7 +104,12 @@ class GradingWorker:
     def _start(self) -> subprocess.Popen[str]:
         self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the worker
         process = subprocess.Popen(
-            [sys.executable, "-m", "course.grader.worker"],
+            [
+                sys.executable,
+                "-m",
+                "course.grader.worker",
+                *(["--fork-kernels"] if self.fork_kernels else []),
+            ],
             env=nbgrader_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -120,7 +139,7 @@ class GradingWorker:
         if self._errors is not None:  # keep only this submission's messages (shared file offset)
             self._errors.seek(0)
             self._errors.truncate()
-        task = {"work": str(work), "module": module, "student": student}
+        task = {"work": str(work), "module": module, "student": student, "fork_kernels": self.fork_kernels}
         try:
             self._process.stdin.write(json.dumps(task) + "\n")
             self._process.stdin.flush()
