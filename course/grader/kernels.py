@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -33,6 +32,8 @@ from typing import IO, Any
 import psutil
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+from course.sandbox.process import die_with_parent
 
 #: Imported once by the zygote: what every kernel and every set-up cell of the course loads.
 PRELOAD = (
@@ -50,13 +51,6 @@ PRELOAD = (
 )
 #: How ipykernel sets the backend when none is set; the zygote imports matplotlib the same way.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent ends (elsewhere nothing)."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def forkable(cmd: list[str]) -> bool:

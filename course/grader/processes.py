@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from course.sandbox.leftovers import sweep_leftovers
+from course.sandbox.process import die_with_parent
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -66,6 +67,7 @@ def run_nbgrader(args: Sequence[str], cwd: Path, deadline: float) -> CommandResu
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only calls prctl: a killed caller takes nbgrader along
         )
         try:
             code: int | None = process.wait(max(0.0, deadline - time.monotonic()))

@@ -155,7 +155,7 @@ def preload() -> None:
 def worker_class() -> type[Any]:
     from rq import Worker
 
-    from course.grader.kernels import die_with_parent
+    from course.sandbox.process import die_with_parent
 
     class GradingWorker(Worker):
         """RQ's forking worker, with horses that die with it and a configurable heartbeat grace."""

@@ -47,7 +47,8 @@ class SandboxStartError(RuntimeError):
     """A sandbox program did not come up; the message ends with the tail of its log."""
 
 
-def _pdeathsig() -> None:  # pragma: no cover - runs in the child between fork and exec
+def die_with_parent() -> None:  # pragma: no cover - runs in a child between fork and exec
+    """Linux: SIGKILL this process when the thread that started it ends (elsewhere nothing)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
@@ -189,7 +190,7 @@ class SandboxProcess(Managed):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_pdeathsig,  # noqa: PLW1509 - only calls prctl, safe after fork
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only calls prctl, safe after fork
             )
         write_owner(directory, self._process.pid)
 
